@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { readdirSync, existsSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const packageDirs = readdirSync(`${root}packages`).filter((d) => existsSync(`${root}packages/${d}/package.json`));
+
+// Tests import workspace packages from their sources, so `npm test` needs no prior build.
+const alias = Object.fromEntries(
+  packageDirs.map((d) => [`@hpf/${d}`, `${root}packages/${d}/src/index.ts`]),
+);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: packageDirs.map((d) => ({
+      extends: true,
+      test: {
+        name: `@hpf/${d}`,
+        root: `${root}packages/${d}`,
+        include: ['test/**/*.test.ts'],
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+      },
+    })),
+  },
+});
