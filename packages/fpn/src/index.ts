@@ -1,1 +1,10 @@
-export const PACKAGE_NAME = '@hpf/fpn';
+// Model parts (modules, layers, backbones, neck, head blocks, weight IO).
+export * from './nn/index.js';
+export * from './backbone/index.js';
+export * from './neck/index.js';
+export * from './head/index.js';
+export * from './io/index.js';
+// Geometry (priors, box coders, IoU) and post-processing (top-k, NMS).
+export * from './priors/index.js';
+export * from './boxes/index.js';
+export * from './postprocess/index.js';
