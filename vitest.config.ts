@@ -13,7 +13,12 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    projects: packageDirs.map((d) => ({
+    projects: [
+      {
+        extends: true,
+        test: { name: 'architecture', root, include: ['test/**/*.test.ts'] },
+      },
+      ...packageDirs.map((d) => ({
       extends: true,
       test: {
         name: `@hpf/${d}`,
@@ -23,5 +28,6 @@ export default defineConfig({
         hookTimeout: 120_000,
       },
     })),
+    ],
   },
 });

@@ -1,0 +1,82 @@
+import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinModules } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+// DESIGN.md section 2: dependencies point one way, loss <- fpn <- engine/data/eval <- adapters <- cli.
+// A package may import only packages of a strictly lower layer (digits-det builds on data).
+const LAYER: Record<string, number> = {
+  '@hpf/loss': 0,
+  '@hpf/fpn': 1,
+  '@hpf/engine': 2,
+  '@hpf/data': 2,
+  '@hpf/eval': 2,
+  '@hpf/digits-det': 3,
+  '@hpf/cli': 5,
+};
+const ADAPTERS = ['retinanet', 'fcos', 'atss', 'foveabox', 'freeanchor', 'paa', 'gfl', 'vfnet', 'tood'];
+for (const a of ADAPTERS) LAYER[`@hpf/${a}`] = 4;
+const EXTRA_ALLOWED: Record<string, string[]> = { '@hpf/digits-det': ['@hpf/data'] };
+
+const root = new URL('..', import.meta.url).pathname;
+const packagesDir = join(root, 'packages');
+const packages = readdirSync(packagesDir)
+  .filter((d) => existsSync(join(packagesDir, d, 'package.json')))
+  .map((d) => ({ dir: join(packagesDir, d), json: JSON.parse(readFileSync(join(packagesDir, d, 'package.json'), 'utf8')) }));
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return /\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Bare package names imported by a file: static imports, re-exports and dynamic import(). */
+function importedPackages(file: string): string[] {
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+|require\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+  return specs
+    .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s.split('/')[0]!))
+    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
+}
+
+describe('package architecture', () => {
+  it('finds the workspace packages', () => {
+    expect(packages.map((p) => p.json.name)).toEqual(expect.arrayContaining(['@hpf/loss', '@hpf/fpn', '@hpf/engine']));
+  });
+
+  for (const { dir, json } of packages) {
+    describe(json.name, () => {
+      it('has a known layer', () => expect(LAYER[json.name], `${json.name} has no layer in this test`).toBeTypeOf('number'));
+
+      it('imports @hpf packages only downward', () => {
+        const own = LAYER[json.name]!;
+        for (const file of sourceFiles(join(dir, 'src'))) {
+          for (const dep of importedPackages(file).filter((d) => d.startsWith('@hpf/'))) {
+            const allowed = (LAYER[dep] ?? Infinity) < own || (EXTRA_ALLOWED[json.name] ?? []).includes(dep);
+            expect(allowed, `${file} imports ${dep}, which is not below ${json.name}`).toBe(true);
+            expect(ADAPTERS.includes(dep.slice(5)) && ADAPTERS.includes(json.name.slice(5)), `${file}: an adapter imports another adapter`).toBe(false);
+          }
+        }
+      });
+
+      it('declares every package its sources import', () => {
+        const declared = new Set([
+          ...Object.keys(json.dependencies ?? {}),
+          ...Object.keys(json.peerDependencies ?? {}),
+          ...Object.keys(json.optionalDependencies ?? {}),
+        ]);
+        for (const file of sourceFiles(join(dir, 'src'))) {
+          for (const dep of importedPackages(file)) {
+            if (dep === json.name) continue;
+            expect(declared.has(dep), `${file} imports ${dep}, missing from ${json.name}'s package.json`).toBe(true);
+          }
+        }
+      });
+
+      it('has a README', () => expect(existsSync(join(dir, 'README.md')), `${json.name} has no README.md`).toBe(true));
+    });
+  }
+});
