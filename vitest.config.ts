@@ -15,11 +15,11 @@ export default defineConfig({
   test: {
     projects: [
       {
-        extends: true,
+        extends: true as const,
         test: { name: 'architecture', root, include: ['test/**/*.test.ts'] },
       },
       ...packageDirs.map((d) => ({
-      extends: true,
+      extends: true as const,
       test: {
         name: `@hpf/${d}`,
         root: `${root}packages/${d}`,
