@@ -1,1 +1,1 @@
-export const PACKAGE_NAME = '@hpf/loss';
+export { alignedBoxIoU, type BoxOverlapMode } from './box-iou.js';
