@@ -1,1 +1,4 @@
-export const PACKAGE_NAME = '@hpf/engine';
+import './gradients.js';
+
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register.js';
+export { conv2dFilterGradient, type FilterGradientGeometry } from './kernels/conv2d-backprop-filter.js';

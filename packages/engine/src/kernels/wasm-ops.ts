@@ -1,0 +1,39 @@
+/**
+ * Calls into the wasm backend's own registered kernels from inside a kernel function, so that
+ * kernels composed here run entirely on the wasm heap (no copy through the cpu backend).
+ * Intermediates must be released with `release` because kernel functions run outside the tape.
+ */
+import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+export function runWasmKernel(
+  backend: KernelBackend,
+  kernelName: string,
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  const kernel = getKernel(kernelName, 'wasm');
+  if (kernel === undefined) {
+    throw new Error(`@hpf/engine: the wasm backend has no '${kernelName}' kernel to build a training kernel from`);
+  }
+  const out = kernel.kernelFunc({ inputs, attrs, backend });
+  if (Array.isArray(out)) {
+    throw new Error(`@hpf/engine: wasm kernel '${kernelName}' returned several outputs where one was expected`);
+  }
+  return out;
+}
+
+export function release(backend: KernelBackend, ...infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+export function transpose(backend: KernelBackend, x: TensorInfo, perm: number[]): TensorInfo {
+  return runWasmKernel(backend, 'Transpose', { x }, { perm });
+}
+
+export function slice(backend: KernelBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  return runWasmKernel(backend, 'Slice', { x }, { begin, size });
+}
+
+export function reshape(backend: KernelBackend, x: TensorInfo, shape: number[]): TensorInfo {
+  return runWasmKernel(backend, 'Reshape', { x }, { shape });
+}
