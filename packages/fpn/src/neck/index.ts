@@ -1,1 +1,2 @@
-export {};
+export { Fpn, createFpn, type FpnOptions, type ExtraConvSource } from './fpn.js';
+export { upsampleNearest } from './upsample.js';

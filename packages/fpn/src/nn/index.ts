@@ -1,1 +1,17 @@
-export {};
+export { Module, Sequential, ModuleList, type AnyModule } from './module.js';
+export {
+  Conv2d,
+  BatchNorm2d,
+  GroupNorm,
+  Scale,
+  ReLU,
+  relu,
+  maxPool2d,
+  type Conv2dOptions,
+  type BatchNorm2dOptions,
+  type GroupNormOptions,
+} from './layers.js';
+export { ConvModule, createNorm, type ConvModuleOptions, type NormConfig } from './conv_module.js';
+export { initWeight, initBias, biasInitWithProb, computeFans, type WeightInit, type BiasInit } from './init.js';
+export { createRng, toRng, fillNormal, fillUniform, type Rng, type SeedOrRng } from './rng.js';
+export { checkOptionKeys } from './options.js';

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Module } from './module.js';
+import { BatchNorm2d, Conv2d, GroupNorm, type Conv2dOptions } from './layers.js';
+import { checkOptionKeys } from './options.js';
+
+/** Normalisation choice shared by backbones, neck and heads. */
+export type NormConfig = { type: 'bn'; eps?: number; momentum?: number } | { type: 'gn'; numGroups: number; eps?: number };
+
+/** Builds the norm layer for `channels`; the registration name is its `type` ('bn' / 'gn'), as mmdet. */
+export function createNorm(norm: NormConfig, channels: number): BatchNorm2d | GroupNorm {
+  if (norm.type === 'bn') {
+    checkOptionKeys('norm (bn)', norm, ['type', 'eps', 'momentum']);
+    return new BatchNorm2d(channels, { eps: norm.eps, momentum: norm.momentum });
+  }
+  if (norm.type === 'gn') {
+    checkOptionKeys('norm (gn)', norm, ['type', 'numGroups', 'eps']);
+    return new GroupNorm(norm.numGroups, channels, { eps: norm.eps });
+  }
+  throw new Error(`norm: unknown type '${(norm as { type: unknown }).type}' (expected 'bn' or 'gn')`);
+}
+
+export interface ConvModuleOptions extends Omit<Conv2dOptions, 'bias'> {
+  /** Default: no norm. */
+  norm?: NormConfig | null;
+  /** Apply ReLU after the (normalised) conv. Default false. */
+  relu?: boolean;
+  /** Default: a bias only when there is no norm (mmdet's bias='auto'). */
+  bias?: boolean;
+}
+
+/**
+ * conv -> optional norm -> optional ReLU, named like mmcv's ConvModule: `conv.weight`,
+ * `conv.bias`, `gn.weight` / `bn.weight`.
+ */
+export class ConvModule extends Module<tf.Tensor4D, tf.Tensor4D> {
+  readonly conv: Conv2d;
+  readonly norm: BatchNorm2d | GroupNorm | null;
+  readonly withRelu: boolean;
+
+  constructor(options: ConvModuleOptions) {
+    super();
+    const { norm = null, relu = false, bias, ...convOptions } = options;
+    this.conv = this.registerModule('conv', new Conv2d({ ...convOptions, bias: bias ?? norm === null }));
+    this.norm = norm === null ? null : this.registerModule(norm.type, createNorm(norm, this.conv.outChannels));
+    this.withRelu = relu;
+  }
+
+  get outChannels(): number {
+    return this.conv.outChannels;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = this.conv.forward(x);
+      if (this.norm !== null) y = this.norm.forward(y);
+      return this.withRelu ? tf.relu(y) : y;
+    });
+  }
+}

@@ -1,0 +1,245 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Module } from './module.js';
+import { initBias, initWeight, type BiasInit, type WeightInit } from './init.js';
+import type { Rng } from './rng.js';
+import { checkOptionKeys, checkNonNegativeInt, checkPositiveInt } from './options.js';
+
+type Pair = number | [number, number];
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
+function pair(owner: string, name: string, value: Pair, allowZero: boolean): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : value;
+  const check = allowZero ? checkNonNegativeInt : checkPositiveInt;
+  return [check(owner, name, a), check(owner, name, b)];
+}
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: Pair;
+  /** Default 1. */
+  stride?: Pair;
+  /** torch-style zero padding added on both sides of each spatial axis. Default 0. */
+  padding?: Pair;
+  /** Default 1. tfjs requires stride 1 wherever dilation > 1. */
+  dilation?: Pair;
+  /** Default true. */
+  bias?: boolean;
+  /** Default torch's nn.Conv2d init. */
+  weightInit?: WeightInit;
+  /** Default 0, or torch's uniform when weightInit is 'torchDefault' (or omitted). */
+  biasInit?: BiasInit;
+  /** Required: every layer draws its initial weights from the caller's seeded stream. */
+  rng: Rng;
+}
+
+const CONV_KEYS = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'weightInit', 'biasInit', 'rng'];
+
+/**
+ * 2-D convolution on NHWC input. Parameters: `weight` [kh, kw, in, out] (HWIO, the layout
+ * tf.conv2d wants; torch's OIHW maps by transposing axes (2, 3, 1, 0)) and `bias` [out].
+ * Output size per axis: floor((in + 2 * pad - dilation * (k - 1) - 1) / stride) + 1, as torch.
+ */
+export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  constructor(options: Conv2dOptions) {
+    super();
+    const owner = 'Conv2d';
+    checkOptionKeys(owner, options, CONV_KEYS);
+    if (typeof options.rng !== 'function') throw new Error(`${owner}: option 'rng' (a function returning [0, 1)) is required`);
+    this.inChannels = checkPositiveInt(owner, 'inChannels', options.inChannels);
+    this.outChannels = checkPositiveInt(owner, 'outChannels', options.outChannels);
+    this.kernelSize = pair(owner, 'kernelSize', options.kernelSize, false);
+    this.stride = pair(owner, 'stride', options.stride ?? 1, false);
+    this.padding = pair(owner, 'padding', options.padding ?? 0, true);
+    this.dilation = pair(owner, 'dilation', options.dilation ?? 1, false);
+    if (Math.max(...this.stride) > 1 && Math.max(...this.dilation) > 1) {
+      throw new Error(`${owner}: stride ${this.stride} with dilation ${this.dilation} is not supported by tfjs (one must be 1)`);
+    }
+    const weightInit = options.weightInit ?? { kind: 'torchDefault' };
+    const biasInit = options.biasInit ?? (weightInit.kind === 'torchDefault' ? 'torchDefault' : 0);
+    const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
+    this.weight = this.registerParameter('weight', initWeight(shape, weightInit, options.rng));
+    const fanIn = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
+    this.bias = options.bias ?? true ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, options.rng)) : null;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
+      throw new Error(`Conv2d: expected NHWC input with ${this.inChannels} channels, got shape [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const [ph, pw] = this.padding;
+      // A scalar pad is torch's symmetric padding; tf's 'same' would pad asymmetrically for stride 2.
+      const pad: number | ExplicitPadding = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+      const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+      return this.bias === null ? y : tf.add(y, this.bias);
+    });
+  }
+}
+
+export interface BatchNorm2dOptions {
+  /** Default 1e-5. */
+  eps?: number;
+  /** Weight of the new batch statistic in the running average (torch convention). Default 0.1. */
+  momentum?: number;
+}
+
+/**
+ * Batch normalisation over N, H, W of NHWC input. Parameters `weight`, `bias`; buffers
+ * `running_mean`, `running_var` (torch names; torch's `num_batches_tracked` is not kept because
+ * momentum is always set).
+ *
+ * Training mode (and not frozen): normalises with the batch mean and biased variance and updates
+ * the running stats with the unbiased variance, as torch. The update is an assignment to
+ * non-trainable variables, so gradients never flow through it. Eval mode or frozen: running stats.
+ */
+export class BatchNorm2d extends Module<tf.Tensor4D, tf.Tensor4D> {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(numFeatures: number, options: BatchNorm2dOptions = {}) {
+    super();
+    checkOptionKeys('BatchNorm2d', options, ['eps', 'momentum']);
+    this.numFeatures = checkPositiveInt('BatchNorm2d', 'numFeatures', numFeatures);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.eps > 0)) throw new Error(`BatchNorm2d: option 'eps' must be > 0, got ${this.eps}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) {
+      throw new Error(`BatchNorm2d: option 'momentum' must be in [0, 1], got ${this.momentum}`);
+    }
+    this.weight = this.registerParameter('weight', tf.ones([numFeatures]));
+    this.bias = this.registerParameter('bias', tf.zeros([numFeatures]));
+    this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
+  }
+
+  /** True when the forward pass uses (and updates) batch statistics. */
+  get usesBatchStats(): boolean {
+    return this.training && !this.frozen;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== this.numFeatures) {
+      throw new Error(`BatchNorm2d: expected NHWC input with ${this.numFeatures} channels, got shape [${x.shape.join(', ')}]`);
+    }
+    if (!this.usesBatchStats) {
+      return tf.tidy(() => {
+        const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.eps)));
+        const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+        return tf.add(tf.mul(x, scale), shift);
+      });
+    }
+    const count = x.shape[0] * x.shape[1] * x.shape[2];
+    if (count < 2) {
+      throw new Error(`BatchNorm2d: training needs more than 1 value per channel, got input shape [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      this.updateRunningStats(mean, variance, count);
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
+      return tf.add(tf.mul(normed, this.weight), this.bias);
+    });
+  }
+
+  private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
+    const m = this.momentum;
+    tf.tidy(() => {
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      const unbiased = tf.mul(biasedVar, count / (count - 1));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+    });
+  }
+}
+
+export interface GroupNormOptions {
+  /** Default 1e-5. */
+  eps?: number;
+  /** Learnable per-channel `weight` (1) and `bias` (0). Default true. */
+  affine?: boolean;
+}
+
+/** Group normalisation of NHWC input: statistics per sample over H, W and the group's channels. */
+export class GroupNorm extends Module<tf.Tensor4D, tf.Tensor4D> {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly weight: tf.Variable | null;
+  readonly bias: tf.Variable | null;
+
+  constructor(numGroups: number, numChannels: number, options: GroupNormOptions = {}) {
+    super();
+    checkOptionKeys('GroupNorm', options, ['eps', 'affine']);
+    this.numGroups = checkPositiveInt('GroupNorm', 'numGroups', numGroups);
+    this.numChannels = checkPositiveInt('GroupNorm', 'numChannels', numChannels);
+    if (numChannels % numGroups !== 0) {
+      throw new Error(`GroupNorm: numChannels ${numChannels} is not divisible by numGroups ${numGroups}`);
+    }
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.affine ?? true;
+    this.weight = affine ? this.registerParameter('weight', tf.ones([numChannels])) : null;
+    this.bias = affine ? this.registerParameter('bias', tf.zeros([numChannels])) : null;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== this.numChannels) {
+      throw new Error(`GroupNorm: expected NHWC input with ${this.numChannels} channels, got shape [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const [n, h, w, c] = x.shape;
+      const grouped = tf.reshape(x, [n, h, w, this.numGroups, c / this.numGroups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const normed = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.eps))), x.shape);
+      if (this.weight === null || this.bias === null) return normed as tf.Tensor4D;
+      return tf.add(tf.mul(normed, this.weight), this.bias) as tf.Tensor4D;
+    });
+  }
+}
+
+/** A learnable scalar multiplier `scale` (mmdet `Scale`, e.g. one per FPN level for box regression). */
+export class Scale extends Module<tf.Tensor, tf.Tensor> {
+  readonly scale: tf.Variable;
+
+  constructor(initialValue = 1) {
+    super();
+    if (!Number.isFinite(initialValue)) throw new Error(`Scale: initial value must be finite, got ${initialValue}`);
+    this.scale = this.registerParameter('scale', tf.scalar(initialValue, 'float32'));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.mul(x, this.scale);
+  }
+}
+
+/** Element-wise max(x, 0). */
+export function relu<T extends tf.Tensor>(x: T): T {
+  return tf.relu(x);
+}
+
+/** Module form of `relu`, for use inside `Sequential`. */
+export class ReLU extends Module<tf.Tensor4D, tf.Tensor4D> {
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.relu(x);
+  }
+}
+
+/**
+ * Max pooling with torch semantics: symmetric `padding` that never wins the max (as -inf
+ * padding), floor output size.
+ */
+export function maxPool2d(x: tf.Tensor4D, kernelSize: number, stride: number, padding = 0): tf.Tensor4D {
+  return tf.maxPool(x, kernelSize, stride, padding);
+}
