@@ -1,0 +1,203 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkKnownOptions } from '../boxes/check-options.js';
+import { batchedNms } from './batched-nms.js';
+
+/** One pyramid level of one image's head output, after activation and box decoding. */
+export interface LevelDetections {
+  /** Class scores (probabilities, e.g. after sigmoid) [N_l, C]. */
+  scores: tf.Tensor2D;
+  /** Decoded boxes [N_l, 4] (x1, y1, x2, y2), one per prior. */
+  boxes: tf.Tensor2D;
+}
+
+/** The same for a batch: scores [B, N_l, C], boxes [B, N_l, 4]. */
+export interface BatchLevelDetections {
+  scores: tf.Tensor3D;
+  boxes: tf.Tensor3D;
+}
+
+export interface PostprocessOptions {
+  /** Keep (prior, class) pairs with score > scoreThreshold. Default 0.05. */
+  scoreThreshold?: number;
+  /** Per level, keep at most this many top-scoring (prior, class) pairs before NMS; -1 for all. Default 1000. */
+  nmsPre?: number;
+  /** NMS IoU threshold (suppress at IoU >= threshold, same class only). Default 0.5. */
+  iouThreshold?: number;
+  /** Detections kept per image after NMS, highest scores first. Default 100. */
+  maxPerImage?: number;
+}
+
+const KNOWN = ['scoreThreshold', 'nmsPre', 'iouThreshold', 'maxPerImage'] as const;
+
+export interface Detection {
+  box: [number, number, number, number];
+  score: number;
+  label: number;
+}
+
+/** Detections of one image as tensors (caller owns): boxes [K, 4], scores [K], labels int32 [K]. */
+export interface DetectionTensors {
+  boxes: tf.Tensor2D;
+  scores: tf.Tensor1D;
+  labels: tf.Tensor1D;
+}
+
+interface ResolvedOptions {
+  scoreThreshold: number;
+  nmsPre: number;
+  iouThreshold: number;
+  maxPerImage: number;
+}
+
+export function resolvePostprocessOptions(options: PostprocessOptions = {}): ResolvedOptions {
+  const where = 'postprocess';
+  checkKnownOptions(where, options, KNOWN);
+  const o = {
+    scoreThreshold: options.scoreThreshold ?? 0.05,
+    nmsPre: options.nmsPre ?? 1000,
+    iouThreshold: options.iouThreshold ?? 0.5,
+    maxPerImage: options.maxPerImage ?? 100,
+  };
+  if (!Number.isFinite(o.scoreThreshold)) throw new Error(`${where}: option 'scoreThreshold' must be finite, got ${o.scoreThreshold}`);
+  if (!(Number.isInteger(o.nmsPre) && (o.nmsPre > 0 || o.nmsPre === -1))) {
+    throw new Error(`${where}: option 'nmsPre' must be a positive integer or -1, got ${o.nmsPre}`);
+  }
+  if (!(o.iouThreshold >= 0 && o.iouThreshold <= 1)) throw new Error(`${where}: option 'iouThreshold' must be in [0, 1], got ${o.iouThreshold}`);
+  if (!(Number.isInteger(o.maxPerImage) && o.maxPerImage > 0)) {
+    throw new Error(`${where}: option 'maxPerImage' must be a positive integer, got ${o.maxPerImage}`);
+  }
+  return o;
+}
+
+/**
+ * One image's detections, mmdetection style (v2.18+/v3 `filter_scores_and_topk` +
+ * `batched_nms`): per level, the (prior, class) pairs with score > scoreThreshold, at most
+ * nmsPre of them by score; all levels pooled; class-aware NMS; the best maxPerImage kept.
+ * A prior can yield several detections with different labels. Inputs are not disposed;
+ * the returned tensors belong to the caller.
+ */
+export async function selectDetections(levels: readonly LevelDetections[], options: PostprocessOptions = {}): Promise<DetectionTensors> {
+  const o = resolvePostprocessOptions(options);
+  const boxParts: Float32Array[] = [];
+  const scoreParts: Float32Array[] = [];
+  const labelParts: Int32Array[] = [];
+  for (const [l, level] of levels.entries()) {
+    const picked = await topCandidates(level, l, o);
+    boxParts.push(picked.boxes);
+    scoreParts.push(picked.scores);
+    labelParts.push(picked.labels);
+  }
+  const boxes = concat(boxParts, Float32Array);
+  const scores = concat(scoreParts, Float32Array);
+  const labels = concat(labelParts, Int32Array);
+  const k = scores.length;
+
+  const boxT = tf.tensor2d(boxes, [k, 4], 'float32');
+  const scoreT = tf.tensor1d(scores, 'float32');
+  const labelT = tf.tensor1d(labels, 'int32');
+  try {
+    const keep = await batchedNms(boxT, scoreT, labelT, o.iouThreshold, o.maxPerImage);
+    const out = tf.tidy(() => ({
+      boxes: tf.gather(boxT, keep) as tf.Tensor2D,
+      scores: tf.gather(scoreT, keep) as tf.Tensor1D,
+      labels: tf.gather(labelT, keep) as tf.Tensor1D,
+    }));
+    keep.dispose();
+    return out;
+  } finally {
+    boxT.dispose();
+    scoreT.dispose();
+    labelT.dispose();
+  }
+}
+
+async function topCandidates(level: LevelDetections, l: number, o: ResolvedOptions) {
+  const { scores, boxes } = level;
+  if (scores.rank !== 2) throw new Error(`postprocess: level ${l} scores must have shape [N, C], got [${scores.shape.join(', ')}]`);
+  const [n, c] = scores.shape;
+  if (boxes.rank !== 2 || boxes.shape[0] !== n || boxes.shape[1] !== 4) {
+    throw new Error(`postprocess: level ${l} boxes must have shape [${n}, 4], got [${boxes.shape.join(', ')}]`);
+  }
+  const total = n * c;
+  const k = o.nmsPre === -1 ? total : Math.min(o.nmsPre, total);
+  if (k === 0) return { boxes: new Float32Array(0), scores: new Float32Array(0), labels: new Int32Array(0) };
+  const top = tf.tidy(() => tf.topk(tf.reshape(scores, [-1]), k, true));
+  const [values, indices] = await Promise.all([top.values.data(), top.indices.data()]);
+  top.values.dispose();
+  top.indices.dispose();
+  // Sorted descending, so the pairs above the threshold are a prefix.
+  let count = 0;
+  while (count < k && values[count]! > o.scoreThreshold) count++;
+  const priorIdx = new Int32Array(count);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const flat = indices[i]!;
+    priorIdx[i] = Math.floor(flat / c);
+    labels[i] = flat % c;
+  }
+  const picked = tf.tidy(() => tf.gather(boxes, tf.tensor1d(priorIdx, 'int32')));
+  const boxData = (await picked.data()) as Float32Array;
+  picked.dispose();
+  return { boxes: boxData, scores: Float32Array.from(values.subarray(0, count)), labels };
+}
+
+function concat<T extends Float32Array | Int32Array>(parts: T[], Ctor: new (n: number) => T): T {
+  const out = new Ctor(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Reads detection tensors into plain objects (does not dispose them). */
+export async function detectionsToArray(d: DetectionTensors): Promise<Detection[]> {
+  const [boxes, scores, labels] = await Promise.all([d.boxes.data(), d.scores.data(), d.labels.data()]);
+  return Array.from(scores, (score, i) => ({
+    box: [boxes[4 * i]!, boxes[4 * i + 1]!, boxes[4 * i + 2]!, boxes[4 * i + 3]!],
+    score,
+    label: labels[i]!,
+  }));
+}
+
+/** {@link selectDetections} read into plain arrays; no tensors escape. */
+export async function postprocessImage(levels: readonly LevelDetections[], options: PostprocessOptions = {}): Promise<Detection[]> {
+  const d = await selectDetections(levels, options);
+  try {
+    return await detectionsToArray(d);
+  } finally {
+    d.boxes.dispose();
+    d.scores.dispose();
+    d.labels.dispose();
+  }
+}
+
+/** Per-image detections of a batch (levels hold [B, N_l, C] scores and [B, N_l, 4] boxes). */
+export async function postprocessBatch(levels: readonly BatchLevelDetections[], options: PostprocessOptions = {}): Promise<Detection[][]> {
+  resolvePostprocessOptions(options);
+  if (levels.length === 0) throw new Error('postprocessBatch: needs at least one level');
+  const batch = levels[0]!.scores.shape[0];
+  for (const [l, level] of levels.entries()) {
+    if (level.scores.rank !== 3 || level.scores.shape[0] !== batch || level.boxes.rank !== 3 || level.boxes.shape[0] !== batch) {
+      throw new Error(
+        `postprocessBatch: level ${l} must have scores [${batch}, N, C] and boxes [${batch}, N, 4], got [${level.scores.shape.join(', ')}] and [${level.boxes.shape.join(', ')}]`,
+      );
+    }
+  }
+  const results: Detection[][] = [];
+  for (let b = 0; b < batch; b++) {
+    const perImage = tf.tidy(() =>
+      levels.map((level) => ({
+        scores: tf.squeeze(tf.slice(level.scores, [b, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D,
+        boxes: tf.squeeze(tf.slice(level.boxes, [b, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D,
+      })),
+    );
+    try {
+      results.push(await postprocessImage(perImage, options));
+    } finally {
+      perImage.forEach((p) => tf.dispose([p.scores, p.boxes]));
+    }
+  }
+  return results;
+}
