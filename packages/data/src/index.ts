@@ -1,1 +1,45 @@
-export const PACKAGE_NAME = '@hpf/data';
+export { decodeImage, encodeImage, flipImageHorizontal, imageFormatOf, type EncodeOptions, type ImageFormat, type RgbImage } from './image.js';
+export {
+  boxesFromCanvas,
+  boxesToCanvas,
+  flipBoxesHorizontal,
+  letterboxGeometry,
+  letterboxImage,
+  type FloatRgbImage,
+  type LetterboxGeometry,
+} from './letterbox.js';
+export {
+  CocoFormatError,
+  cocoInstancesSchema,
+  parseCocoInstances,
+  type CocoAnnotation,
+  type CocoCategory,
+  type CocoImage,
+  type CocoInstances,
+} from './coco-schema.js';
+export {
+  formatSummary,
+  loadImage,
+  readCocoDataset,
+  type CocoDataset,
+  type DatasetImage,
+  type DatasetSummary,
+  type ReadCocoOptions,
+} from './coco-dataset.js';
+export { CocoFolderWriter, writeCocoFolder, writeFileAtomic, type NewAnnotation, type WriterOptions } from './coco-write.js';
+export { permutation, seededGenerator, uniform01, type RandomGenerator } from './shuffle.js';
+export {
+  boxesToOriginal,
+  collateBatch,
+  createBatchLoader,
+  prepareSample,
+  type BatchLoader,
+  type BatchLoaderOptions,
+  type BatchPlan,
+  type DetectionBatch,
+  type DetectionTarget,
+  type ImageMeta,
+  type Normalization,
+  type PreparedSample,
+  type SampleOptions,
+} from './batch.js';

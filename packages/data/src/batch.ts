@@ -1,0 +1,233 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadImage, type CocoDataset } from './coco-dataset.js';
+import { flipImageHorizontal } from './image.js';
+import { boxesToCanvas, flipBoxesHorizontal, letterboxImage, type LetterboxGeometry } from './letterbox.js';
+import { permutation, seededGenerator, uniform01 } from './shuffle.js';
+
+/**
+ * Pixel normalisation of batch images. `'unit'`: value / 255, so 0..1 (the default).
+ * `{ mean, std }`: (value - mean) / std per RGB channel, mean and std in 0..255 units (e.g.
+ * ImageNet's mean [123.675, 116.28, 103.53], std [58.395, 57.12, 57.375]).
+ * Padding is 0 after normalisation: black for `'unit'`, the mean colour for mean/std (as
+ * mmdetection pads after Normalize).
+ */
+export type Normalization = 'unit' | { mean: [number, number, number]; std: [number, number, number] };
+
+/** Ground truth of one batch image, in the letterboxed (network input) image's pixels. */
+export interface DetectionTarget {
+  /** `[x1, y1, x2, y2]` per box, flat: length 4G. */
+  boxes: Float32Array;
+  /** Contiguous label in [0, C) per box: length G. */
+  labels: Int32Array;
+  /** Crowd regions `[x1, y1, x2, y2]`, flat: priors inside them are ignored. */
+  ignoreBoxes: Float32Array;
+}
+
+/** How a batch image relates to its source, to map predictions back (see `boxesToOriginal`). */
+export interface ImageMeta {
+  imageId: number;
+  fileName: string;
+  originalSize: { width: number; height: number };
+  /** `[sx, sy]`: input = original * scale + offset (after the flip, if any). */
+  scale: [number, number];
+  offset: [number, number];
+  /** The original image was mirrored left-right before the resize. */
+  flipped: boolean;
+}
+
+export interface DetectionBatch {
+  /** `[N, H, W, 3]` float32, normalised as chosen. Owned by the caller: dispose it. */
+  images: tf.Tensor4D;
+  targets: DetectionTarget[];
+  meta: ImageMeta[];
+}
+
+/** One prepared image on plain typed arrays (no tensors). */
+export interface PreparedSample {
+  /** `H * W * 3` float32, normalised, NHWC order. */
+  pixels: Float32Array;
+  target: DetectionTarget;
+  meta: ImageMeta;
+}
+
+export interface SampleOptions {
+  /** Side of the square network input. */
+  inputSize: number;
+  flip: boolean;
+  normalization?: Normalization;
+}
+
+/** Decodes image `index` of the dataset, optionally flips it, letterboxes it and normalises it. */
+export function prepareSample(dataset: CocoDataset, index: number, options: SampleOptions): PreparedSample {
+  const entry = dataset.images[index];
+  if (!entry) throw new Error(`prepareSample: index ${index} out of range (dataset has ${dataset.images.length} images)`);
+  let image = loadImage(dataset, entry);
+  let boxes = entry.boxes;
+  let ignoreBoxes = entry.ignoreBoxes;
+  if (options.flip) {
+    image = flipImageHorizontal(image);
+    boxes = flipBoxesHorizontal(boxes, entry.width);
+    ignoreBoxes = flipBoxesHorizontal(ignoreBoxes, entry.width);
+  }
+  const { image: canvas, geometry } = letterboxImage(image, options.inputSize, options.inputSize, 0);
+  const pixels = canvas.data;
+  normalizeInPlace(pixels, options.normalization ?? 'unit', geometry);
+  return {
+    pixels,
+    target: {
+      boxes: boxesToCanvas(boxes, geometry),
+      labels: entry.labels.slice(),
+      ignoreBoxes: boxesToCanvas(ignoreBoxes, geometry),
+    },
+    meta: {
+      imageId: entry.id,
+      fileName: entry.fileName,
+      originalSize: { width: entry.width, height: entry.height },
+      scale: geometry.scale,
+      offset: geometry.offset,
+      flipped: options.flip,
+    },
+  };
+}
+
+function normalizeInPlace(pixels: Float32Array, normalization: Normalization, geometry: LetterboxGeometry): void {
+  const { width } = geometry.canvas;
+  const [ox, oy] = geometry.offset;
+  const { width: rw, height: rh } = geometry.resized;
+  let mean = [0, 0, 0];
+  let invStd = [1 / 255, 1 / 255, 1 / 255];
+  if (normalization !== 'unit') {
+    if (normalization.mean?.length !== 3 || normalization.std?.length !== 3 || normalization.std.some((s) => !(s > 0))) {
+      throw new Error('normalization must be "unit" or { mean: [r, g, b], std: [r, g, b] } with positive std');
+    }
+    mean = normalization.mean;
+    invStd = normalization.std.map((s) => 1 / s);
+  }
+  // Only the resized area: the padding stays 0 in normalised units.
+  for (let y = oy; y < oy + rh; y++) {
+    for (let x = ox; x < ox + rw; x++) {
+      const p = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) pixels[p + c] = (pixels[p + c]! - mean[c]!) * invStd[c]!;
+    }
+  }
+}
+
+/** Stacks prepared samples into a batch; only here does a tensor get created (caller disposes). */
+export function collateBatch(samples: PreparedSample[], inputSize: number): DetectionBatch {
+  if (samples.length === 0) throw new Error('collateBatch: no samples');
+  const plane = inputSize * inputSize * 3;
+  const data = new Float32Array(samples.length * plane);
+  samples.forEach((s, i) => {
+    if (s.pixels.length !== plane) throw new Error(`collateBatch: sample ${i} (image id ${s.meta.imageId}) has ${s.pixels.length} values, expected ${plane}`);
+    data.set(s.pixels, i * plane);
+  });
+  return {
+    images: tf.tensor4d(data, [samples.length, inputSize, inputSize, 3], 'float32'),
+    targets: samples.map((s) => s.target),
+    meta: samples.map((s) => s.meta),
+  };
+}
+
+export interface BatchLoaderOptions {
+  batchSize: number;
+  /** Side of the square network input, e.g. 128. */
+  inputSize: number;
+  /** Seed of the shuffle and flip draws (default 0). */
+  seed?: number;
+  /** Shuffle each epoch (default true). */
+  shuffle?: boolean;
+  /** Probability of a horizontal flip per image (default 0.5; use 0 for evaluation). */
+  flipProbability?: number;
+  /** Drop the last incomplete batch (default false). */
+  dropLast?: boolean;
+  normalization?: Normalization;
+}
+
+const LOADER_OPTIONS = new Set(['batchSize', 'inputSize', 'seed', 'shuffle', 'flipProbability', 'dropLast', 'normalization']);
+
+/** Which images (dataset indices) and flips make up one batch. */
+export interface BatchPlan {
+  indices: number[];
+  flips: boolean[];
+}
+
+export interface BatchLoader {
+  readonly batchesPerEpoch: number;
+  /** The epoch's batches as indices and flips: a pure function of (seed, epoch). */
+  plan(epoch: number): BatchPlan[];
+  /** Loads one planned batch. The returned `images` tensor is the caller's to dispose. */
+  load(plan: BatchPlan): DetectionBatch;
+  /** Yields the epoch's batches in order; each `images` tensor is the caller's to dispose. */
+  epoch(epoch: number): Generator<DetectionBatch, void, undefined>;
+}
+
+/**
+ * Seeded batching over a dataset. Epoch `e` draws from its own generator stream (seed, e), first
+ * the permutation, then one flip draw per position, so the order and the flips of an epoch are the
+ * same however many epochs ran before it. Images are decoded when a batch is loaded.
+ */
+export function createBatchLoader(dataset: CocoDataset, options: BatchLoaderOptions): BatchLoader {
+  for (const key of Object.keys(options)) {
+    if (!LOADER_OPTIONS.has(key)) throw new Error(`createBatchLoader: unknown option "${key}"`);
+  }
+  const { batchSize, inputSize } = options;
+  const seed = options.seed ?? 0;
+  const shuffle = options.shuffle ?? true;
+  const flipProbability = options.flipProbability ?? 0.5;
+  const dropLast = options.dropLast ?? false;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`createBatchLoader: option batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(inputSize) || inputSize <= 0) throw new Error(`createBatchLoader: option inputSize must be a positive integer, got ${inputSize}`);
+  if (!Number.isInteger(seed)) throw new Error(`createBatchLoader: option seed must be an integer, got ${seed}`);
+  if (!(flipProbability >= 0 && flipProbability <= 1)) throw new Error(`createBatchLoader: option flipProbability must be in [0, 1], got ${flipProbability}`);
+  const n = dataset.images.length;
+  if (n === 0) throw new Error(`createBatchLoader: dataset ${dataset.annotationFile} has no images`);
+  const batchesPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  if (batchesPerEpoch === 0) throw new Error(`createBatchLoader: dropLast with batchSize ${batchSize} > ${n} images leaves no batch`);
+
+  const plan = (epoch: number): BatchPlan[] => {
+    const rng = seededGenerator(seed, epoch);
+    const order = shuffle ? permutation(n, rng) : Int32Array.from({ length: n }, (_, i) => i);
+    const flips = Array.from(order, () => flipProbability > 0 && uniform01(rng) < flipProbability);
+    const plans: BatchPlan[] = [];
+    for (let b = 0; b < batchesPerEpoch; b++) {
+      const from = b * batchSize;
+      const to = Math.min(from + batchSize, n);
+      plans.push({ indices: Array.from(order.subarray(from, to)), flips: flips.slice(from, to) });
+    }
+    return plans;
+  };
+  const load = (p: BatchPlan): DetectionBatch =>
+    collateBatch(
+      p.indices.map((index, i) => prepareSample(dataset, index, { inputSize, flip: p.flips[i]!, normalization: options.normalization ?? 'unit' })),
+      inputSize,
+    );
+  return {
+    batchesPerEpoch,
+    plan,
+    load,
+    *epoch(epoch: number) {
+      for (const p of plan(epoch)) yield load(p);
+    },
+  };
+}
+
+/**
+ * Maps boxes predicted on a batch image (input pixels, flat `[x1, y1, x2, y2]`) back to the
+ * original image's pixels: undo the letterbox, clip, then undo the flip.
+ */
+export function boxesToOriginal(boxes: Float32Array, meta: ImageMeta): Float32Array {
+  const { width, height } = meta.originalSize;
+  const [sx, sy] = meta.scale;
+  const [ox, oy] = meta.offset;
+  const out = new Float32Array(boxes.length);
+  const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
+  for (let i = 0; i < boxes.length; i += 4) {
+    const x1 = clip((boxes[i]! - ox) / sx, width);
+    const x2 = clip((boxes[i + 2]! - ox) / sx, width);
+    out[i] = meta.flipped ? width - x2 : x1;
+    out[i + 2] = meta.flipped ? width - x1 : x2;
+    out[i + 1] = clip((boxes[i + 1]! - oy) / sy, height);
+    out[i + 3] = clip((boxes[i + 3]! - oy) / sy, height);
+  }
+  return out;
+}
