@@ -192,7 +192,7 @@ describe('PriorCache', () => {
     const first = tf.tidy(() => cache.get(sizes).all);
     expect(first.isDisposed).toBe(false);
     const afterFirst = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) tf.tidy(() => cache.get(sizes));
+    for (let i = 0; i < 20; i++) tf.tidy(() => cache.get(sizes).all);
     expect(tf.memory().numTensors).toBe(afterFirst);
     const again = cache.get(sizes);
     expect(again.all).toBe(first);
