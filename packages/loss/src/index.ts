@@ -1,1 +1,25 @@
 export { alignedBoxIoU, type BoxOverlapMode } from './box-iou.js';
+export type { Reduction, ReduceOptions } from './reduce.js';
+export { sigmoidFocalLoss, type LabelTargets, type SigmoidFocalLossOptions } from './focal.js';
+export { qualityFocalLoss, type QualityTargets, type QualityFocalLossOptions } from './quality-focal.js';
+export { varifocalLoss, type VarifocalTargets, type VarifocalLossOptions } from './varifocal.js';
+export { distributionFocalLoss, type DistributionFocalLossOptions } from './distribution-focal.js';
+export { iouLoss, giouLoss, type BoxLossOptions, type IoULossOptions, type GIoULossOptions } from './iou-loss.js';
+export {
+  DEFAULT_HPF_OPTIONS,
+  resolveHpfOptions,
+  validateHpfOptions,
+  type HpfMode,
+  type HpfOptions,
+  type HpfStatistic,
+  type PublishedFocus,
+} from './hpf-options.js';
+export {
+  ProgressiveFocus,
+  type FocusedLoss,
+  type HpfLossOptions,
+  type HpfResult,
+  type HpfStep,
+  type HpfVarifocalOptions,
+  type LevelStats,
+} from './progressive-focus.js';

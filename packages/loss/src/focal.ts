@@ -1,0 +1,109 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { expectDtype, expectMatrix, expectNumber, expectVector } from './checks.js';
+import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+
+/** Inputs of one level (or one flattened batch) of a label-based classification loss. */
+export interface LabelTargets {
+  /** [N, C] float32 logits. */
+  logits: tf.Tensor2D;
+  /** [N] int32: class in [0, C) is foreground, C background, -1 ignore. */
+  labels: tf.Tensor1D;
+  /** [N] float32 per-prior weights (0 = ignore); default all ones. */
+  labelWeights?: tf.Tensor1D;
+}
+
+/**
+ * Tensors every sigmoid loss over labels needs, computed once so that the static loss and its
+ * progressive variant run exactly the same ops. Build and use inside a tidy.
+ * @internal
+ */
+export interface LabelTerms {
+  /** [N, C] one-hot of the counted positives (foreground label and weight > 0). */
+  targets: tf.Tensor2D;
+  /** [N, 1] prior weight: labelWeights, zeroed where label = -1. */
+  priorWeights: tf.Tensor2D;
+  /** [N] 1 where the prior is a counted positive. */
+  positives: tf.Tensor1D;
+}
+
+/** Validates the shapes of a LabelTargets; returns [N, C]. */
+export function checkLabelTargets(input: LabelTargets, where: string): [number, number] {
+  const [n, c] = expectMatrix(input.logits, 'logits', where);
+  expectVector(input.labels, n, 'labels', where);
+  expectDtype(input.labels, 'int32', 'labels', where);
+  if (input.labelWeights !== undefined) expectVector(input.labelWeights, n, 'labelWeights', where);
+  return [n, c];
+}
+
+/**
+ * One-hot targets and weights from mmdetection-style labels. A prior with label -1 or weight 0 is
+ * ignored: its one-hot row is all zero and so is its weight, so it is neither positive nor negative.
+ * @internal
+ */
+export function labelTerms(input: LabelTargets, numClasses: number): LabelTerms {
+  const { labels, labelWeights } = input;
+  const notIgnored = tf.greaterEqual(labels, 0);
+  const weights = labelWeights === undefined ? tf.cast(notIgnored, 'float32') : tf.mul(labelWeights, tf.cast(notIgnored, 'float32'));
+  const counted = tf.logicalAnd(notIgnored, tf.greater(weights, 0));
+  // oneHot gives an all-zero row for -1 and for the background label C.
+  const countedLabels = tf.where(counted, labels, tf.fill(labels.shape, -1, 'int32'));
+  const positives = tf.cast(tf.logicalAnd(counted, tf.less(labels, numClasses)), 'float32') as tf.Tensor1D;
+  return {
+    targets: tf.oneHot(countedLabels, numClasses, 1, 0, 'float32') as tf.Tensor2D,
+    priorWeights: tf.expandDims(weights, 1) as tf.Tensor2D,
+    positives,
+  };
+}
+
+/**
+ * The focal loss's own terms. With t the one-hot target and s = z (1 - 2t), p_t = sigmoid(-s) is the
+ * probability of the wrong answer: BCE(z, t) = softplus(s), and the modulating factor
+ * p_t^gamma = exp(-gamma softplus(-s)) = exp(-gamma (softplus(s) - s)) reuses the same softplus, so
+ * no probability is ever logged or raised to a power (no underflow to log(0) for |z| = 100).
+ * @internal
+ */
+export interface FocalTerms extends LabelTerms {
+  /** s = z (1 - 2t). */
+  signed: tf.Tensor2D;
+  /** softplus(s) = BCE(z, t); at a positive entry it is -log(sigmoid(z)). */
+  bce: tf.Tensor2D;
+}
+
+/** @internal */
+export function focalTerms(input: LabelTargets, numClasses: number): FocalTerms {
+  const label = labelTerms(input, numClasses);
+  const signs = tf.sub(1, tf.mul(label.targets, 2));
+  const signed = tf.mul(input.logits, signs) as tf.Tensor2D;
+  return { ...label, signed, bce: tf.softplus(signed) };
+}
+
+/** Weighted elementwise focal loss [N, C] from precomputed terms. @internal */
+export function focalFromTerms(terms: FocalTerms, gamma: number, alpha: number): tf.Tensor2D {
+  const modulator = tf.exp(tf.mul(tf.sub(terms.bce, terms.signed), -gamma));
+  const alphaT = tf.add(tf.mul(terms.targets, 2 * alpha - 1), 1 - alpha);
+  const coefficient = tf.mul(alphaT, terms.priorWeights);
+  return tf.mul(tf.mul(terms.bce, modulator), coefficient) as tf.Tensor2D;
+}
+
+export interface SigmoidFocalLossOptions extends ReduceOptions {
+  /** Focusing exponent, default 2. */
+  gamma?: number;
+  /** Weight of the positive term (1 - alpha for negatives), default 0.25. */
+  alpha?: number;
+}
+
+/**
+ * Sigmoid focal loss (Lin et al. 2017) as mmdetection's `sigmoid_focal_loss`:
+ * FL = alpha_t (1 - p_t)^gamma BCE(z, t), summed over classes, weighted per prior.
+ * Numerically stable for any finite logit: it only uses softplus and exp of non-positive values.
+ *
+ * @returns a new tensor owned by the caller: [N, C] for reduction 'none', else a scalar.
+ */
+export function sigmoidFocalLoss(input: LabelTargets, options: SigmoidFocalLossOptions = {}): tf.Tensor {
+  const where = 'sigmoidFocalLoss';
+  const [, numClasses] = checkLabelTargets(input, where);
+  const { reduction } = checkReduceOptions(where, options);
+  const gamma = expectNumber(options.gamma ?? 2, 'gamma', where, 0);
+  const alpha = expectNumber(options.alpha ?? 0.25, 'alpha', where, 0);
+  return tf.tidy(() => reduceLoss(focalFromTerms(focalTerms(input, numClasses), gamma, alpha), reduction, options.avgFactor));
+}

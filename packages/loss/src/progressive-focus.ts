@@ -1,0 +1,245 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { expectNumber } from './checks.js';
+import { checkLabelTargets, focalFromTerms, focalTerms, type LabelTargets } from './focal.js';
+import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options.js';
+import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
+import { checkVarifocalTargets, varifocalFromTerms, varifocalTerms, type VarifocalTargets } from './varifocal.js';
+
+/** Which loss the progressive focus drives. */
+export type FocusedLoss = 'focal' | 'quality-focal' | 'varifocal';
+
+/** What one level did in one iteration. Plain numbers, safe to keep and serialise. */
+export interface LevelStats {
+  level: number;
+  /** Counted positives: foreground entries with weight > 0. */
+  numPositives: number;
+  /** This iteration's s_l; null when the level has no positives. */
+  statistic: number | null;
+  /**
+   * The value that was clipped into gamma: s_l itself, its EMA (momentum > 0), or the all-level
+   * statistic in 'global' mode; null when gamma fell back to gamma0 (mode 'off', no positives).
+   */
+  focusStatistic: number | null;
+  /** Focusing exponent used (beta for quality focal loss). */
+  gamma: number;
+  /** w / gamma; null for quality focal loss, which has no alpha. */
+  alpha: number | null;
+}
+
+export interface HpfStep {
+  /** 0-based count of calls since construction or `reset()`. */
+  step: number;
+  loss: FocusedLoss;
+  mode: HpfMode;
+  levels: LevelStats[];
+}
+
+export interface HpfResult {
+  /** Scalar loss over all levels, owned by the caller. */
+  loss: tf.Scalar;
+  levels: LevelStats[];
+}
+
+export interface HpfLossOptions {
+  /** The detector's normaliser; the summed loss of all levels is divided by it. */
+  avgFactor?: number;
+  /** 'mean' (default: divide by avgFactor, or by the element count without one) or 'sum'. */
+  reduction?: 'mean' | 'sum';
+}
+
+export interface HpfVarifocalOptions extends HpfLossOptions {
+  /** Weight positives by their IoU target (default true, as VFNet). */
+  iouWeighted?: boolean;
+}
+
+/** Per-level tensors a variant hands to the shared driver. */
+interface LevelWork {
+  /** Elementwise weighted loss of the level for a given (gamma, alpha). */
+  loss(gamma: number, alpha: number): tf.Tensor;
+  /** [N, C] -log sigmoid(z) wherever `mask` is 1 (other entries are masked out). */
+  nll: tf.Tensor;
+  /** [N, C] 1 at the counted positive entries. */
+  mask: tf.Tensor;
+  /** Scalar number of counted positives. */
+  count: tf.Tensor;
+}
+
+/**
+ * Hierarchical Progressive Focus (DESIGN.md section 1) over the levels of an FPN.
+ *
+ * Each call takes the per-level inputs of one iteration and:
+ * 1. counts the positives P_l (foreground label, weight > 0) of each level,
+ * 2. computes s_l = mean over P_l of -log sigmoid(z) (or -log of the mean sigmoid) — the loss tensors
+ *    that already exist are reused and the statistic is read back with one `dataSync()` of a small
+ *    [levels, 3] tensor per call, so it carries no gradient,
+ * 3. sets gamma_l = clip(s_l, gamma0 - delta, gamma0 + delta) (gamma0 for an empty level),
+ *    alpha_l = w / gamma_l,
+ * 4. returns the sum of the level losses divided by `avgFactor`, plus the per-level numbers, which
+ *    it also appends to a bounded `history`.
+ *
+ * Mode 'global' uses one statistic over all levels; mode 'off' uses gamma0 (and w / gamma0) and is
+ * op for op the static loss. The statistic is still measured in mode 'off' so baselines can be plotted.
+ */
+export class ProgressiveFocus {
+  readonly options: Readonly<HpfOptions>;
+  private records: HpfStep[] = [];
+  private steps = 0;
+  private readonly smoothed = new Map<number, number>();
+
+  constructor(options: Partial<HpfOptions> = {}) {
+    this.options = Object.freeze(validateHpfOptions(options, 'ProgressiveFocus'));
+  }
+
+  /** A copy of the recorded iterations, oldest first (at most `historyLimit`). */
+  get history(): HpfStep[] {
+    return this.records.slice();
+  }
+
+  /** Clears the history, the step counter and the EMA state. */
+  reset(): void {
+    this.records = [];
+    this.steps = 0;
+    this.smoothed.clear();
+  }
+
+  /** Sigmoid focal loss with per-level gamma_l, alpha_l. */
+  focalLoss(levels: readonly LabelTargets[], options: HpfLossOptions = {}): HpfResult {
+    const where = 'ProgressiveFocus.focalLoss';
+    this.checkLevels(levels, where, (level, at) => checkLabelTargets(level, at));
+    return this.run('focal', levels.length, options, where, (index) => {
+      const level = levels[index]!;
+      const terms = focalTerms(level, level.logits.shape[1]);
+      return {
+        loss: (gamma, alpha) => focalFromTerms(terms, gamma, alpha),
+        // at a positive entry BCE(z, 1) = softplus(-z) = -log sigmoid(z): no extra softplus
+        nll: terms.bce,
+        mask: terms.targets,
+        count: tf.sum(terms.positives),
+      };
+    });
+  }
+
+  /** Quality focal loss with per-level beta_l (gamma0 and delta act on beta; w is unused). */
+  qualityFocalLoss(levels: readonly QualityTargets[], options: HpfLossOptions = {}): HpfResult {
+    const where = 'ProgressiveFocus.qualityFocalLoss';
+    this.checkLevels(levels, where, (level, at) => checkQualityTargets(level, at));
+    return this.run('quality-focal', levels.length, options, where, (index) => {
+      const level = levels[index]!;
+      const terms = qualityTerms(level, level.logits.shape[1]);
+      return {
+        loss: (beta) => qualityFromTerms(terms, level.logits, beta),
+        nll: tf.sub(terms.softplusLogits, level.logits),
+        mask: terms.targets,
+        count: tf.sum(terms.positives),
+      };
+    });
+  }
+
+  /** Varifocal loss with per-level negative-term gamma_l and alpha_l = w / gamma_l. */
+  varifocalLoss(levels: readonly VarifocalTargets[], options: HpfVarifocalOptions = {}): HpfResult {
+    const where = 'ProgressiveFocus.varifocalLoss';
+    this.checkLevels(levels, where, (level, at) => checkVarifocalTargets(level, at));
+    const iouWeighted = options.iouWeighted ?? true;
+    return this.run('varifocal', levels.length, options, where, (index) => {
+      const level = levels[index]!;
+      const terms = varifocalTerms(level);
+      return {
+        loss: (gamma, alpha) => varifocalFromTerms(terms, level, gamma, alpha, iouWeighted),
+        nll: tf.sub(terms.softplusLogits, level.logits),
+        mask: terms.countedEntries,
+        count: tf.sum(terms.countedEntries),
+      };
+    });
+  }
+
+  private checkLevels<T>(levels: readonly T[], where: string, check: (level: T, at: string) => void): void {
+    if (!Array.isArray(levels) || levels.length === 0) throw new Error(`${where}: levels must be a non-empty array`);
+    levels.forEach((level, index) => check(level, `${where} level ${index}`));
+  }
+
+  private run(
+    kind: FocusedLoss,
+    numLevels: number,
+    options: HpfLossOptions,
+    where: string,
+    prepare: (index: number) => LevelWork,
+  ): HpfResult {
+    const reduction = options.reduction ?? 'mean';
+    if (reduction !== 'mean' && reduction !== 'sum') {
+      throw new Error(`${where}: reduction must be 'mean' or 'sum' (use the functional losses for 'none'), got '${String(reduction)}'`);
+    }
+    const { avgFactor } = options;
+    if (avgFactor !== undefined) {
+      expectNumber(avgFactor, 'avgFactor', where, 0, true);
+      if (reduction === 'sum') throw new Error(`${where}: avgFactor cannot be used with reduction 'sum'`);
+    }
+    const hasAlpha = kind !== 'quality-focal';
+    const { mode, gamma0, delta } = this.options;
+    const lowest = mode === 'off' ? gamma0 : gamma0 - delta;
+    if (hasAlpha && lowest <= 0) {
+      throw new Error(`${where}: alpha = w / gamma needs gamma > 0, but gamma can reach ${lowest} (gamma0 = ${gamma0}, delta = ${delta})`);
+    }
+
+    let levels: LevelStats[] = [];
+    const loss = tf.tidy(() => {
+      const work = Array.from({ length: numLevels }, (_, index) => prepare(index));
+      const sums = work.map((w) => this.positiveSums(w));
+      // The one device-to-host read of the call: [levels, 3] sums behind the statistic.
+      levels = this.focus(tf.stack(sums).dataSync(), numLevels, hasAlpha);
+      const levelLosses = work.map((w, index) => w.loss(levels[index]!.gamma, levels[index]!.alpha ?? 0));
+      const sum = levelLosses.length === 1 ? tf.sum(levelLosses[0]!) : tf.addN(levelLosses.map((l) => tf.sum(l)));
+      if (reduction === 'sum') return sum;
+      const divisor = avgFactor ?? levelLosses.reduce((total, l) => total + l.size, 0);
+      return tf.div(sum, divisor);
+    }) as tf.Scalar;
+
+    this.records.push({ step: this.steps++, loss: kind, mode, levels });
+    while (this.records.length > this.options.historyLimit) this.records.shift();
+    return { loss, levels };
+  }
+
+  /** [sum of nll over positives, count, sum of sigmoid(z) over positives (only if needed)]. */
+  private positiveSums(work: LevelWork): tf.Tensor1D {
+    const nllSum = tf.sum(tf.mul(work.nll, work.mask));
+    const probabilitySum = this.options.statistic === 'nll-of-mean' ? tf.sum(tf.mul(tf.exp(tf.neg(work.nll)), work.mask)) : tf.scalar(0);
+    return tf.stack([nllSum, work.count, probabilitySum]) as tf.Tensor1D;
+  }
+
+  private focus(sums: ArrayLike<number>, numLevels: number, hasAlpha: boolean): LevelStats[] {
+    const { mode, statistic, gamma0, delta, w } = this.options;
+    const statisticOf = (nll: number, count: number, probability: number): number | null => {
+      if (count <= 0) return null;
+      return statistic === 'mean-nll' ? nll / count : -Math.log(probability / count);
+    };
+    const raw: Array<number | null> = [];
+    const totals = [0, 0, 0];
+    for (let l = 0; l < numLevels; l++) {
+      const row = [sums[3 * l]!, sums[3 * l + 1]!, sums[3 * l + 2]!];
+      raw.push(statisticOf(row[0]!, row[1]!, row[2]!));
+      row.forEach((v, i) => (totals[i]! += v));
+    }
+    const global = mode === 'global' ? this.smooth(-1, statisticOf(totals[0]!, totals[1]!, totals[2]!)) : null;
+    return raw.map((s, level) => {
+      const focusStatistic = mode === 'off' ? null : mode === 'global' ? global : this.smooth(level, s);
+      const gamma = focusStatistic === null ? gamma0 : Math.min(Math.max(focusStatistic, gamma0 - delta), gamma0 + delta);
+      return {
+        level,
+        numPositives: Math.round(sums[3 * level + 1]!),
+        statistic: s,
+        focusStatistic,
+        gamma,
+        alpha: hasAlpha ? w / gamma : null,
+      };
+    });
+  }
+
+  /** EMA of a statistic across calls; an empty level keeps its state and falls back to gamma0. */
+  private smooth(key: number, value: number | null): number | null {
+    const { momentum } = this.options;
+    if (value === null || momentum === 0) return value;
+    const previous = this.smoothed.get(key);
+    const next = previous === undefined ? value : momentum * previous + (1 - momentum) * value;
+    this.smoothed.set(key, next);
+    return next;
+  }
+}
