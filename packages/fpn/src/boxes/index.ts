@@ -12,3 +12,11 @@ export {
   type DistanceEncodeOptions,
   type DistanceDecodeOptions,
 } from './distance-coder.js';
+export {
+  ASSIGN_BACKGROUND,
+  ASSIGN_IGNORE,
+  type AssignInput,
+  type Assignment,
+} from './assign-common.js';
+export { maxIoUAssign, type MaxIoUAssignOptions } from './assign-max-iou.js';
+export { atssAssign, type AtssAssignOptions } from './assign-atss.js';
