@@ -16,8 +16,10 @@ export function upsampleNearest(x: tf.Tensor4D, height: number, width: number): 
     return tf.image.resizeNearestNeighbor(x, [height, width], false, false);
   }
   return tf.tidy(() => {
-    const repeated = tf.tile(tf.reshape(x, [n, h, 1, w, 1, c]), [1, 1, 2, 1, 2, 1]);
-    const doubled = tf.reshape(repeated, [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
+    // Two rank-4 tiles: tfjs's Tile gradient only supports rank <= 4.
+    const wide = tf.tile(tf.reshape(x, [n * h, w, 1, c]), [1, 1, 2, 1]);
+    const tall = tf.tile(tf.reshape(wide, [n, h, 1, 2 * w * c]), [1, 1, 2, 1]);
+    const doubled = tf.reshape(tall, [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
     if (height === 2 * h && width === 2 * w) return doubled;
     return tf.slice(doubled, [0, 0, 0, 0], [n, height, width, c]);
   });
