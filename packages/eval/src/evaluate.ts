@@ -21,20 +21,22 @@ function validateOptions(options: EvaluateOptions | undefined): readonly number[
   return [...maxDets];
 }
 
-/** Detections of bucket b sorted by descending score, ties in input order (numpy mergesort). */
-function sortByScore(score: Float64Array, from: number, to: number): number[] {
-  const idx: number[] = [];
-  for (let n = from; n < to; n++) idx.push(n);
-  // Array.prototype.sort is stable, so equal scores keep their input order.
-  idx.sort((p, q) => score[q]! - score[p]! || 0);
-  return idx;
+/**
+ * Writes the indices from..to-1 into out[0..], sorted by descending score with ties in input
+ * order, as numpy's stable mergesort of -score does.
+ */
+function sortByScore(score: Float64Array, from: number, to: number, out: Int32Array): void {
+  const n = to - from;
+  for (let j = 0; j < n; j++) out[j] = from + j;
+  out.subarray(0, n).sort((p, q) => score[q]! - score[p]! || p - q);
 }
 
 interface CategoryScratch {
   match: MatchScratch;
+  sorted: Int32Array;
   dtArea: Float64Array;
-  rc: Float64Array;
-  pr: Float64Array;
+  tpRecall: Float64Array;
+  tpPrecision: Float64Array;
 }
 
 /**
@@ -62,8 +64,10 @@ function evaluateCategory(index: EvalIndex, k: number, maxDetLast: number, layou
     const from = dt.start[b]!;
     const to = dt.start[b + 1]!;
     if (to - from === 0) continue;
-    const sorted = to - from === 1 ? [from] : sortByScore(dt.score, from, to);
-    const keep = Math.min(sorted.length, maxDetLast);
+    if (scratch.sorted.length < to - from) scratch.sorted = new Int32Array(to - from);
+    const sorted = scratch.sorted;
+    sortByScore(dt.score, from, to, sorted);
+    const keep = Math.min(to - from, maxDetLast);
     for (let r = 0; r < keep; r++) {
       kept[j] = sorted[r]!;
       rankOf[j] = r;
@@ -145,15 +149,16 @@ export function evaluateCoco(dataset: CocoDataset, detections: readonly CocoDete
   const maxDetLast = maxDets[M - 1]!;
   const scratch: CategoryScratch = {
     match: new MatchScratch(),
+    sorted: new Int32Array(0),
     dtArea: new Float64Array(maxDetLast),
-    rc: new Float64Array(0),
-    pr: new Float64Array(0),
+    tpRecall: new Float64Array(0),
+    tpPrecision: new Float64Array(0),
   };
   for (let k = 0; k < K; k++) {
     const outcome = evaluateCategory(index, k, maxDetLast, layout, scratch);
-    if (scratch.rc.length < outcome.count) {
-      scratch.rc = new Float64Array(outcome.count);
-      scratch.pr = new Float64Array(outcome.count);
+    if (scratch.tpRecall.length < outcome.count) {
+      scratch.tpRecall = new Float64Array(outcome.count);
+      scratch.tpPrecision = new Float64Array(outcome.count);
     }
     accumulateCategory(outcome, layout, RECALL_THRESHOLDS, maxDets, precision, recall, scratch);
   }

@@ -9,8 +9,10 @@ export class MatchScratch {
   ignore = new Uint8Array(0);
   crowd = new Uint8Array(0);
   taken = new Uint8Array(0);
+  bestIou = new Float64Array(0);
 
   ensure(numDt: number, numGt: number): void {
+    if (this.bestIou.length < numDt) this.bestIou = new Float64Array(Math.max(numDt, 2 * this.bestIou.length));
     if (this.ious.length < numDt * numGt) this.ious = new Float64Array(Math.max(numDt * numGt, 2 * this.ious.length));
     if (this.order.length < numGt) {
       const n = Math.max(numGt, 2 * this.order.length);
@@ -58,7 +60,14 @@ export function matchImage(
 ): void {
   const { ious, numDt, numGt, gtArea, gtCrowd, gtFrom, dtArea, dtAreaFrom, position, positionFrom, stride } = input;
   const numThr = iouThrs.length;
-  const { order, ignore, crowd, taken } = scratch;
+  const { order, ignore, crowd, taken, bestIou } = scratch;
+  // A detection whose best IoU is below the threshold cannot match anything (the break needs a
+  // match first), so most background detections skip the ground-truth loop entirely.
+  for (let d = 0; d < numDt; d++) {
+    let best = 0;
+    for (let g = 0, row = d * numGt; g < numGt; g++) best = Math.max(best, ious[row + g]!);
+    bestIou[d] = best;
+  }
   for (let a = 0; a < areaRanges.length; a++) {
     const [lo, hi] = areaRanges[a]!;
     // Stable partition: regular ground truth first, ignored last, each in input order.
@@ -86,7 +95,7 @@ export function matchImage(
       for (let d = 0; d < numDt; d++) {
         let best = start;
         let m = -1;
-        if (numGt > 0) {
+        if (bestIou[d]! >= start) {
           const row = d * numGt;
           for (let s = 0; s < numGt; s++) {
             if (taken[s] !== 0 && crowd[s] === 0) continue;
