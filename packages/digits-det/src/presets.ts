@@ -1,0 +1,63 @@
+export interface DigitsDetPreset {
+  name: string;
+  /** Square image side in pixels. */
+  imageSize: number;
+  /** Default image counts per split. */
+  train: number;
+  val: number;
+  /** Annotated digits per image are drawn from minDigits..maxDigits (placements that do not fit are dropped). */
+  minDigits: number;
+  maxDigits: number;
+  /** Ink height range of a digit in pixels; drawn log-uniform with a bias to small ones. */
+  minInkHeight: number;
+  maxInkHeight: number;
+  /** Up to this many partial digits (hard negatives) per image. */
+  maxPartials: number;
+  /** Up to this many distractor strokes under the digits, and over them. */
+  maxStrokesUnder: number;
+  maxStrokesOver: number;
+  /** Anchor side / stride of an ATSS-style detector at this input size (see `levelOf`). */
+  anchorScale: number;
+}
+
+/**
+ * `quick`: 128 px, small enough to train a detector on a CPU for minutes.
+ * `full`: 320 px, for GPU runs and the stable-gain protocol.
+ */
+export const PRESETS: Readonly<Record<'quick' | 'full', Readonly<DigitsDetPreset>>> = {
+  quick: {
+    name: 'quick',
+    imageSize: 128,
+    train: 512,
+    val: 128,
+    minDigits: 1,
+    maxDigits: 12,
+    minInkHeight: 8,
+    maxInkHeight: 122,
+    maxPartials: 2,
+    maxStrokesUnder: 4,
+    maxStrokesOver: 2,
+    anchorScale: 1,
+  },
+  full: {
+    name: 'full',
+    imageSize: 320,
+    train: 4000,
+    val: 1000,
+    minDigits: 1,
+    maxDigits: 12,
+    minInkHeight: 8,
+    maxInkHeight: 304,
+    maxPartials: 3,
+    maxStrokesUnder: 6,
+    maxStrokesOver: 3,
+    anchorScale: 2,
+  },
+};
+
+export type PresetName = keyof typeof PRESETS;
+
+export function presetByName(name: string): Readonly<DigitsDetPreset> {
+  if (name !== 'quick' && name !== 'full') throw new Error(`unknown digits-det preset "${name}" (expected quick or full)`);
+  return PRESETS[name];
+}
