@@ -8,3 +8,5 @@ export * from './io/index.js';
 export * from './priors/index.js';
 export * from './boxes/index.js';
 export * from './postprocess/index.js';
+// What every dense (one-stage) detector shares: the detector contract, level flattening, targets.
+export * from './dense/index.js';
