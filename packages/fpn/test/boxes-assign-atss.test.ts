@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ASSIGN_BACKGROUND as BG, ASSIGN_IGNORE as IG, atssAssign, createAnchorGenerator } from '../src/index.js';
-import { flat } from './fixtures/geometry/reference.js';
+import { flat, iou64, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 describe('atssAssign (hand-worked cases)', () => {
   // Two levels of one square anchor per cell, centred in the cell: level 0 stride 8 size 16 on
@@ -83,10 +83,82 @@ describe('atssAssign (hand-worked cases)', () => {
     expect(Array.from(a.gtIndex)).toEqual([BG, BG, 0, BG, BG]);
   });
 
+  it('breaks equal centre distances by the lower prior index; one candidate means std 0', () => {
+    // gt [4,0,16,10], centre (10, 5): p0 and p1 are both 5 px away and overlap it 60/160.
+    const input = { priors: flat([[0, 0, 10, 10], [10, 0, 20, 10]]), gtBoxes: flat([[4, 0, 16, 10]]), gtLabels: [0] };
+    expect(Array.from(atssAssign(input, { numClasses: 1, numPerLevel: [2], topk: 1 }).gtIndex)).toEqual([0, BG]);
+    // With both as candidates the threshold is 0.375 + 0 and both are positive.
+    expect(Array.from(atssAssign(input, { numClasses: 1, numPerLevel: [2], topk: 2 }).gtIndex)).toEqual([0, 0]);
+  });
+
   it('with no gts every valid prior is background; validates options', () => {
     const a = atssAssign({ priors, gtBoxes: new Float32Array(0), gtLabels: [] }, { numClasses: 3, numPerLevel });
     expect(Array.from(a.gtIndex)).toEqual(new Array(20).fill(BG));
     expect(() => atssAssign({ priors, gtBoxes: new Float32Array(0), gtLabels: [] }, { numClasses: 3, numPerLevel: [16, 3] })).toThrow(/sums to 19 but there are 20 priors/);
     expect(() => atssAssign({ priors, gtBoxes: new Float32Array(0), gtLabels: [] }, { numClasses: 3, numPerLevel, topK: 9 } as never)).toThrow(/unknown option 'topK'/);
+  });
+});
+
+/** ATSS written directly from the paper's steps in float64, sorting whole levels (test only). */
+function atss64(priors: Box64[], numPerLevel: number[], gts: Box64[], valid: boolean[], topk: number): number[] {
+  const centre = (b: Box64) => [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] as const;
+  const assigned = priors.map((_, i) => (valid[i] ? -1 : -2));
+  const best = priors.map(() => -Infinity);
+  gts.forEach((g, gi) => {
+    const [gx, gy] = centre(g);
+    const cand: number[] = [];
+    let start = 0;
+    for (const n of numPerLevel) {
+      const ids = Array.from({ length: n }, (_, k) => start + k).filter((i) => valid[i]);
+      const d = (i: number) => Math.hypot(centre(priors[i]!)[0] - gx, centre(priors[i]!)[1] - gy);
+      ids.sort((a, b) => d(a) - d(b) || a - b);
+      cand.push(...ids.slice(0, topk));
+      start += n;
+    }
+    const ious = cand.map((i) => iou64(priors[i]!, g));
+    const mean = ious.reduce((a, b) => a + b, 0) / ious.length;
+    const std = ious.length > 1 ? Math.sqrt(ious.reduce((a, v) => a + (v - mean) ** 2, 0) / (ious.length - 1)) : 0;
+    cand.forEach((i, k) => {
+      const [cx, cy] = centre(priors[i]!);
+      const inside = Math.min(cx - g[0], cy - g[1], g[2] - cx, g[3] - cy) > 0.01;
+      if (ious[k]! >= mean + std && inside && ious[k]! > best[i]!) {
+        best[i] = ious[k]!;
+        assigned[i] = gi;
+      }
+    });
+  });
+  return assigned;
+}
+
+describe('atssAssign vs a float64 sort-based reference', () => {
+  it('agrees on random gts over a 3-level anchor grid with invalid priors', () => {
+    const gen = createAnchorGenerator({ strides: [8, 16, 32], ratios: [0.5, 1, 2], octaveBaseScale: 4, scalesPerOctave: 1 });
+    const sizes: [number, number][] = [[8, 8], [4, 4], [2, 2]];
+    const levels = gen.gridPriors(sizes);
+    const all = new Float32Array(levels.reduce((s, l) => s + l.length, 0));
+    let o = 0;
+    for (const l of levels) {
+      all.set(l, o);
+      o += l.length;
+    }
+    const priors: Box64[] = Array.from({ length: all.length / 4 }, (_, i) => [all[4 * i]!, all[4 * i + 1]!, all[4 * i + 2]!, all[4 * i + 3]!]);
+    const numPerLevel = levels.map((l) => l.length / 4);
+    const flags = gen.validFlags(sizes, [50, 64]);
+    const validFlags = new Uint8Array(priors.length);
+    o = 0;
+    for (const f of flags) {
+      validFlags.set(f, o);
+      o += f.length;
+    }
+    const rand = rng(21);
+    let positives = 0;
+    for (let trial = 0; trial < 5; trial++) {
+      const gts = randomBoxes(rand, 6, 48, 30);
+      const want = atss64(priors, numPerLevel, gts, Array.from(validFlags, (v) => v === 1), 9);
+      const got = atssAssign({ priors: all, gtBoxes: flat(gts), gtLabels: gts.map(() => 0), validFlags }, { numClasses: 1, numPerLevel });
+      expect(Array.from(got.gtIndex)).toEqual(want);
+      positives += got.numPositive;
+    }
+    expect(positives).toBeGreaterThan(20);
   });
 });

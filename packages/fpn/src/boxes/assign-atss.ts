@@ -53,6 +53,8 @@ export function atssAssign(input: AssignInput, options: AtssAssignOptions): Assi
     cy[i] = (priors[4 * i + 1]! + priors[4 * i + 3]!) / 2;
   }
 
+  const nearIdx = new Int32Array(topk);
+  const nearDist = new Float64Array(topk);
   // bestOverlap[i]: highest IoU among the gts for which prior i is positive.
   const bestOverlap = new Float64Array(numPriors).fill(-Infinity);
   for (let g = 0; g < numGts; g++) {
@@ -62,10 +64,8 @@ export function atssAssign(input: AssignInput, options: AtssAssignOptions): Assi
     const candidates: number[] = [];
     let start = 0;
     for (const n of numPerLevel) {
-      const level: { i: number; d: number }[] = [];
-      for (let i = start; i < start + n; i++) if (valid(i)) level.push({ i, d: Math.hypot(cx[i]! - gx, cy[i]! - gy) });
-      level.sort((a, b) => a.d - b.d || a.i - b.i);
-      for (const c of level.slice(0, topk)) candidates.push(c.i);
+      const m = nearestPriors(cx, cy, gx, gy, start, start + n, valid, topk, nearIdx, nearDist);
+      for (let k = 0; k < m; k++) candidates.push(nearIdx[k]!);
       start += n;
     }
     if (candidates.length === 0) continue;
@@ -88,4 +88,39 @@ export function atssAssign(input: AssignInput, options: AtssAssignOptions): Assi
     maxIoU[i] = best;
   }
   return finishAssignment(gtIndex, maxIoU, input.gtLabels, numClasses);
+}
+
+/**
+ * The `k` valid priors in [start, end) whose centres are nearest (gx, gy), nearest first,
+ * written to idx/dist; returns how many. A bounded insertion keeps this O(n * k) instead of
+ * sorting every level per gt; scanning in index order with a strict comparison keeps the
+ * lower index first among equal distances.
+ */
+function nearestPriors(
+  cx: Float64Array,
+  cy: Float64Array,
+  gx: number,
+  gy: number,
+  start: number,
+  end: number,
+  valid: (i: number) => boolean,
+  k: number,
+  idx: Int32Array,
+  dist: Float64Array,
+): number {
+  let m = 0;
+  for (let i = start; i < end; i++) {
+    if (!valid(i)) continue;
+    const d = (cx[i]! - gx) ** 2 + (cy[i]! - gy) ** 2;
+    if (m === k && d >= dist[k - 1]!) continue;
+    let pos = m < k ? m++ : k - 1;
+    while (pos > 0 && dist[pos - 1]! > d) {
+      dist[pos] = dist[pos - 1]!;
+      idx[pos] = idx[pos - 1]!;
+      pos--;
+    }
+    dist[pos] = d;
+    idx[pos] = i;
+  }
+  return m;
 }
