@@ -85,7 +85,7 @@ describe('sigmoidFocalLoss', () => {
     const inp = input();
     expect(() => sigmoidFocalLoss({ ...inp, labels: tf.tensor1d([0, 1], 'int32') })).toThrow(/labels must have shape \[7\], got \[2\]/);
     expect(() => sigmoidFocalLoss({ ...inp, labels: tf.tensor1d(labels, 'float32') })).toThrow(/labels must be int32/);
-    expect(() => sigmoidFocalLoss({ ...inp, logits: tf.zeros([7]) as tf.Tensor2D })).toThrow(/logits must have shape \[N, C\]/);
+    expect(() => sigmoidFocalLoss({ ...inp, logits: tf.zeros([7]) as unknown as tf.Tensor2D })).toThrow(/logits must have shape \[N, C\]/);
     expect(() => sigmoidFocalLoss(inp, { gamma: -1 })).toThrow(/gamma must be a finite number >= 0/);
     expect(() => sigmoidFocalLoss(inp, { reduction: 'max' as 'sum' })).toThrow(/reduction must be one of/);
     expect(() => sigmoidFocalLoss(inp, { reduction: 'sum', avgFactor: 2 })).toThrow(/avgFactor cannot be used with reduction 'sum'/);
