@@ -102,7 +102,7 @@ describe('atssAssign (hand-worked cases)', () => {
 /** ATSS written directly from the paper's steps in float64, sorting whole levels (test only). */
 function atss64(priors: Box64[], numPerLevel: number[], gts: Box64[], valid: boolean[], topk: number): number[] {
   const centre = (b: Box64) => [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] as const;
-  const assigned = priors.map((_, i) => (valid[i] ? -1 : -2));
+  const assigned: number[] = priors.map((_, i) => (valid[i] ? -1 : -2));
   const best = priors.map(() => -Infinity);
   gts.forEach((g, gi) => {
     const [gx, gy] = centre(g);
