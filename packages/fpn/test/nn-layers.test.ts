@@ -124,8 +124,8 @@ describe('BatchNorm2d', () => {
     const r = arr4([2, 2, 2, 2], 4);
     const rt = toTensor(r);
     const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(bn.forward(x), rt)) as tf.Scalar);
-    const expected = [0, 0];
-    r.data.forEach((v, i) => (expected[i % 2] += v));
+    const expected = new Float64Array(2);
+    r.data.forEach((v, i) => (expected[i % 2] = (expected[i % 2] as number) + v));
     const gBias = await vec(grads[bn.bias.name] as tf.Tensor);
     expect(gBias[0]).toBeCloseTo(expected[0] as number, 5);
     expect(gBias[1]).toBeCloseTo(expected[1] as number, 5);

@@ -78,8 +78,8 @@ export function channelMoments(x: Arr4): { mean: Float64Array; variance: Float64
   const count = x.data.length / c;
   const mean = new Float64Array(c);
   const variance = new Float64Array(c);
-  x.data.forEach((v, i) => (mean[i % c] += v / count));
-  x.data.forEach((v, i) => (variance[i % c] += (v - (mean[i % c] as number)) ** 2 / count));
+  x.data.forEach((v, i) => (mean[i % c] = (mean[i % c] as number) + v / count));
+  x.data.forEach((v, i) => (variance[i % c] = (variance[i % c] as number) + (v - (mean[i % c] as number)) ** 2 / count));
   return { mean, variance };
 }
 
