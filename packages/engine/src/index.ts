@@ -1,4 +1,17 @@
 import './gradients.js';
 
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register.js';
+export {
+  registerWasmTrainingKernels,
+  WASM_MISSING_KERNELS,
+  WASM_REPLACED_KERNELS,
+  type WasmKernelRegistration,
+} from './kernels/register.js';
 export { conv2dFilterGradient, type FilterGradientGeometry } from './kernels/conv2d-backprop-filter.js';
+export { conv2dInputGradient, type InputGradientGeometry } from './kernels/conv2d-backprop-input.js';
+export {
+  assertNoTensorLeak,
+  trackTensors,
+  TensorLeakError,
+  type LeakCheckOptions,
+  type TensorTracker,
+} from './leak-guard.js';

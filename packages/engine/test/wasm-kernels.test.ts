@@ -34,8 +34,23 @@ const convCases: ConvCase[] = [
   { name: '5x5 stride 1 numeric pad 1', inShape: [1, 9, 9, 2], filterShape: [5, 5, 2, 3], strides: 1, pad: 1 },
 ];
 
+const stride3Cases: ConvCase[] = [
+  { name: '3x3 stride 3 same', inShape: [2, 10, 11, 4], filterShape: [3, 3, 4, 5], strides: 3, pad: 'same' },
+  { name: '5x5 stride 2 same odd', inShape: [1, 11, 11, 3], filterShape: [5, 5, 3, 4], strides: 2, pad: 'same' },
+  { name: '4x4 stride 2 valid', inShape: [2, 10, 9, 3], filterShape: [4, 4, 3, 2], strides: 2, pad: 'valid' },
+];
+
+// The filter gradient picks its formulation by filter size (see conv2d-backprop-filter.ts); the
+// wide-channel copies of the cases take the transposed-conv path, the narrow ones the patch path.
+const wideCases: ConvCase[] = convCases.map((c) => ({
+  ...c,
+  name: `${c.name}, 24 input channels`,
+  inShape: [c.inShape[0], c.inShape[1], c.inShape[2], 24],
+  filterShape: [c.filterShape[0], c.filterShape[1], 24, c.filterShape[3]],
+}));
+
 describe('Conv2DBackpropFilter on wasm', () => {
-  it.each(convCases)('matches the cpu backend: $name', async ({ inShape, filterShape, strides, pad }) => {
+  it.each([...convCases, ...stride3Cases, ...wideCases])('matches the cpu backend: $name', async ({ inShape, filterShape, strides, pad }) => {
     const info = tf.backend_util.computeConv2DInfo(inShape, filterShape, strides, 1, pad);
     const x = { values: lcgValues(tf.util.sizeFromShape(inShape), 11), shape: inShape };
     const dy = { values: lcgValues(tf.util.sizeFromShape(info.outShape), 23), shape: info.outShape };
@@ -49,11 +64,13 @@ describe('Conv2DBackpropFilter on wasm', () => {
   // Conv2DBackpropFilter has no dilation attribute (tfjs refuses conv2d gradients with
   // dilation), so the dilated path of the builder is checked against a float64 loop instead.
   it.each([
-    { dilation: 2, stride: 1, size: 9, pad: 2 },
-    { dilation: 3, stride: 1, size: 10, pad: 0 },
-  ])('dilated filter gradient (d=$dilation) matches a float64 reference', async ({ dilation, stride, size, pad }) => {
+    { dilation: 2, stride: 1, size: 9, pad: 2, ci: 3 },
+    { dilation: 3, stride: 1, size: 10, pad: 0, ci: 3 },
+    { dilation: 2, stride: 1, size: 9, pad: 2, ci: 12 },
+    { dilation: 3, stride: 1, size: 11, pad: 1, ci: 12 },
+  ])('dilated filter gradient (d=$dilation, ci=$ci) matches a float64 reference', async ({ dilation, stride, size, pad, ci }) => {
     await tf.setBackend('wasm');
-    const [b, ci, co, k] = [2, 3, 4, 3];
+    const [b, co, k] = [2, 4, 3];
     const outSize = Math.floor((size + 2 * pad - (k - 1) * dilation - 1) / stride) + 1;
     const xv = lcgValues(b * size * size * ci, 5);
     const dyv = lcgValues(b * outSize * outSize * co, 7);
@@ -100,6 +117,20 @@ describe('Conv2DBackpropFilter on wasm', () => {
       tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] }),
     ).toThrow(/NHWC/);
     tf.dispose([x, dy]);
+  });
+});
+
+
+describe('Conv2DBackpropInput on wasm (XNNPACK-based replacement)', () => {
+  it.each([...convCases, ...stride3Cases])('matches the cpu backend: $name', async ({ inShape, filterShape, strides, pad }) => {
+    const info = tf.backend_util.computeConv2DInfo(inShape, filterShape, strides, 1, pad);
+    const dy = { values: lcgValues(tf.util.sizeFromShape(info.outShape), 31), shape: info.outShape };
+    const filter = { values: lcgValues(tf.util.sizeFromShape(filterShape), 37), shape: filterShape };
+    const attrs = { strides, pad, dataFormat: 'NHWC', inputShape: inShape };
+    const cpu = await runKernelOn('cpu', 'Conv2DBackpropInput', { dy, filter }, attrs);
+    const wasm = await runKernelOn('wasm', 'Conv2DBackpropInput', { dy, filter }, attrs);
+    expect(wasm.shape).toEqual(inShape);
+    expect(relativeError(wasm.values, cpu.values)).toBeLessThanOrEqual(1e-4);
   });
 });
 

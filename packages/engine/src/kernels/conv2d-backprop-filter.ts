@@ -7,6 +7,15 @@
  * convolution of x^T = [ci, H, W, b] with the filter dy^T = [oh, ow, b, co] whose stride is the
  * forward dilation d and whose dilation is the forward stride s. Its output [ci, kh', kw', co] is
  * the filter gradient, transposed back to [kh, kw, ci, co].
+ *
+ * XNNPACK runs that convolution well below its forward speed when the batch (its input-channel
+ * count there) is small, and very slowly when the "filter" is huge and sparse (the stem conv of
+ * an RGB image), so two cheaper exact forms are used where they apply:
+ * - 1x1 stride-1 unpadded convs: dW = x^T dy as one matmul.
+ * - few input taps (kh*kw*ci <= 64, e.g. the RGB stem): the patches [N, kh*kw*ci] are extracted
+ *   by a conv with a one-hot filter (cost N*K^2, small for small K), then dW = patches^T dy.
+ * tfjs-backend-wasm's BatchMatMul with transposeA is a scalar loop, hence the explicit
+ * Transpose (XNNPACK) before each matmul.
  */
 import {
   backend_util,
@@ -17,7 +26,10 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { release, runWasmKernel, slice, transpose } from './wasm-ops.js';
+import { allocateFloat32, heapView, release, reshape, runWasmKernel, slice, transpose } from './wasm-ops.js';
+
+/** Largest kh*kw*ci for which extracting patches by a one-hot conv beats the transposed conv. */
+const MAX_PATCH_SIZE = 64;
 
 export interface FilterGradientGeometry {
   filterHeight: number;
@@ -41,15 +53,95 @@ export function conv2dFilterGradient(
   geometry: FilterGradientGeometry,
 ): TensorInfo {
   const [, inHeight, inWidth, inChannels] = x.shape as [number, number, number, number];
-  const [, outHeight, outWidth, outChannels] = dy.shape as [number, number, number, number];
+  const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padTop, padLeft } = geometry;
 
   // The forward conv reads rows -padTop .. (oh-1)*s + (kh-1)*d - padTop; pad the bottom/right
-  // only as far as that reach (never negative: unused trailing rows are cropped below).
+  // only as far as that reach (never negative: unused trailing rows are cropped).
   const reachHeight = (outHeight - 1) * strideHeight + (filterHeight - 1) * dilationHeight + 1;
   const reachWidth = (outWidth - 1) * strideWidth + (filterWidth - 1) * dilationWidth + 1;
   const padBottom = Math.max(0, reachHeight - padTop - inHeight);
   const padRight = Math.max(0, reachWidth - padLeft - inWidth);
+  const pads = { padTop, padBottom, padLeft, padRight };
+
+  const pointwise =
+    filterHeight === 1 && filterWidth === 1 && strideHeight === 1 && strideWidth === 1 &&
+    padTop === 0 && padLeft === 0 && outHeight === inHeight && outWidth === inWidth;
+  if (pointwise) return patchesGradient(backend, x, dy, [1, 1, inChannels]);
+  if (filterHeight * filterWidth * inChannels <= MAX_PATCH_SIZE) {
+    const patches = extractPatches(backend, x, geometry, pads, outHeight, outWidth);
+    const dw = patchesGradient(backend, patches, dy, [filterHeight, filterWidth, inChannels]);
+    release(backend, patches);
+    return dw;
+  }
+  return transposedConvGradient(backend, x, dy, geometry, pads);
+}
+
+interface Pads {
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+}
+
+/** dW = patches^T dy, with patches [b, oh, ow, kh*kw*ci] in (kh, kw, ci) order. */
+function patchesGradient(backend: KernelBackend, patches: TensorInfo, dy: TensorInfo, filterDims: [number, number, number]): TensorInfo {
+  const patchSize = patches.shape[3]!;
+  const outChannels = dy.shape[3]!;
+  const rows = patches.shape[0]! * patches.shape[1]! * patches.shape[2]!;
+  const flat = reshape(backend, patches, [rows, patchSize]);
+  const flatT = transpose(backend, flat, [1, 0]);
+  const dyFlat = reshape(backend, dy, [rows, outChannels]);
+  const product = runWasmKernel(backend, 'BatchMatMul', { a: flatT, b: dyFlat }, { transposeA: false, transposeB: false });
+  const dw = reshape(backend, product, [...filterDims, outChannels]);
+  release(backend, flat, flatT, dyFlat, product);
+  return dw;
+}
+
+/** [b, oh, ow, kh*kw*ci] patches of x, read by a conv with a one-hot [kh, kw, ci, kh*kw*ci] filter. */
+function extractPatches(
+  backend: KernelBackend,
+  x: TensorInfo,
+  geometry: FilterGradientGeometry,
+  pads: Pads,
+  outHeight: number,
+  outWidth: number,
+): TensorInfo {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = geometry;
+  const inChannels = x.shape[3]!;
+  const patchSize = filterHeight * filterWidth * inChannels;
+  const oneHot = allocateFloat32(backend, [filterHeight, filterWidth, inChannels, patchSize]);
+  const values = heapView(backend, oneHot);
+  values.fill(0);
+  for (let i = 0; i < patchSize; i++) values[i * patchSize + i] = 1;
+  const patches = runWasmKernel(backend, 'Conv2D', { x, filter: oneHot }, {
+    strides: [strideHeight, strideWidth],
+    dilations: [dilationHeight, dilationWidth],
+    pad: [
+      [0, 0],
+      [pads.padTop, pads.padBottom],
+      [pads.padLeft, pads.padRight],
+      [0, 0],
+    ],
+    dataFormat: 'NHWC',
+  });
+  release(backend, oneHot);
+  if (patches.shape[1] === outHeight && patches.shape[2] === outWidth) return patches;
+  const cropped = slice(backend, patches, [0, 0, 0, 0], [x.shape[0]!, outHeight, outWidth, patchSize]);
+  release(backend, patches);
+  return cropped;
+}
+
+function transposedConvGradient(
+  backend: KernelBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  geometry: FilterGradientGeometry,
+  { padTop, padBottom, padLeft, padRight }: Pads,
+): TensorInfo {
+  const inChannels = x.shape[3]!;
+  const outChannels = dy.shape[3]!;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = geometry;
 
   const xT = transpose(backend, x, [3, 1, 2, 0]);
   const dyT = transpose(backend, dy, [1, 2, 0, 3]);

@@ -1,21 +1,42 @@
-import { getKernel, registerKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
-/** Kernels that training our detectors needs and tfjs-backend-wasm 4.22 does not register. */
-export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
+/** Kernels that training needs and tfjs-backend-wasm 4.22 does not register at all. */
+export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
+
+/** Kernels that tfjs-backend-wasm 4.22 has, but as scalar loops that dominate a training step. */
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig];
+
+export interface WasmKernelRegistration {
+  /** Kernels the backend lacked and that are now registered. */
+  added: string[];
+  /** Native kernels swapped for the XNNPACK-based ones here. */
+  replaced: string[];
+}
+
+const ours = new Set<KernelConfig['kernelFunc']>([...WASM_MISSING_KERNELS, ...WASM_REPLACED_KERNELS].map((k) => k.kernelFunc));
 
 /**
- * Registers the wasm training kernels that the installed tfjs-backend-wasm lacks; a kernel that
- * the backend already provides is left alone. Idempotent. Returns the names it registered now.
+ * Registers the wasm training kernels: the missing ones (left alone if a future backend provides
+ * them) and the faster replacements. Idempotent; call before or after `tf.setBackend('wasm')`.
  */
-export function registerWasmTrainingKernels(): string[] {
+export function registerWasmTrainingKernels(): WasmKernelRegistration {
   const added: string[] = [];
-  for (const config of WASM_TRAINING_KERNELS) {
+  const replaced: string[] = [];
+  for (const config of WASM_MISSING_KERNELS) {
     if (getKernel(config.kernelName, 'wasm') === undefined) {
       registerKernel(config);
       added.push(config.kernelName);
     }
   }
-  return added;
+  for (const config of WASM_REPLACED_KERNELS) {
+    const current = getKernel(config.kernelName, 'wasm');
+    if (current !== undefined && ours.has(current.kernelFunc)) continue;
+    if (current !== undefined) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+    replaced.push(config.kernelName);
+  }
+  return { added, replaced };
 }

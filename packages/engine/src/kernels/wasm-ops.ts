@@ -37,3 +37,23 @@ export function slice(backend: KernelBackend, x: TensorInfo, begin: number[], si
 export function reshape(backend: KernelBackend, x: TensorInfo, shape: number[]): TensorInfo {
   return runWasmKernel(backend, 'Reshape', { x }, { shape });
 }
+
+/** The parts of tfjs-backend-wasm's BackendWasm used here (its class is not exported as a type we can narrow to). */
+interface WasmHeapAccess {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}
+
+/** A new uninitialised float32 tensor on the wasm heap, owned by the caller. */
+export function allocateFloat32(backend: KernelBackend, shape: number[]): TensorInfo {
+  return (backend as unknown as WasmHeapAccess).makeOutput(shape, 'float32');
+}
+
+/**
+ * A float32 view of a tensor on the wasm heap. Take it after every allocation that precedes its
+ * use: growing the heap detaches earlier views.
+ */
+export function heapView(backend: KernelBackend, info: TensorInfo): Float32Array {
+  if (info.dtype !== 'float32') throw new Error(`@hpf/engine: expected a float32 tensor, got ${info.dtype}`);
+  return (backend as unknown as WasmHeapAccess).typedArrayFromHeap(info);
+}
