@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectMatrix, expectVector } from './checks.js';
+import { oneHotFloat } from './one-hot.js';
 import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
 
 export interface DistributionFocalLossOptions extends ReduceOptions {
@@ -33,10 +34,12 @@ export function distributionFocalLoss(
     const leftWeight = tf.sub(tf.add(left, 1), targets);
     const rightWeight = tf.sub(targets, left);
     const twoBin = tf.add(
-      tf.mul(tf.oneHot(leftIndex, bins, 1, 0, 'float32'), tf.expandDims(leftWeight, 1)),
-      tf.mul(tf.oneHot(tf.add(leftIndex, tf.scalar(1, 'int32')), bins, 1, 0, 'float32'), tf.expandDims(rightWeight, 1)),
+      tf.mul(oneHotFloat(leftIndex, bins), tf.expandDims(leftWeight, 1)),
+      tf.mul(oneHotFloat(tf.add(leftIndex, tf.scalar(1, 'int32')), bins), tf.expandDims(rightWeight, 1)),
     );
-    let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(twoBin, tf.logSoftmax(logits, 1)), 1));
+    // z - logsumexp(z) rather than tf.logSoftmax, whose custom gradient leaks a tensor on wasm
+    const logProbabilities = tf.sub(logits, tf.logSumExp(logits, 1, true));
+    let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(twoBin, logProbabilities), 1));
     if (options.weights !== undefined) loss = tf.mul(loss, options.weights);
     return reduceLoss(loss, reduction, options.avgFactor);
   });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectDtype, expectMatrix, expectNumber, expectVector } from './checks.js';
+import { oneHotFloat } from './one-hot.js';
 import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** Inputs of one level (or one flattened batch) of a label-based classification loss. */
@@ -49,7 +50,7 @@ export function labelTerms(input: LabelTargets, numClasses: number): LabelTerms 
   const countedLabels = tf.where(counted, labels, tf.fill(labels.shape, -1, 'int32'));
   const positives = tf.cast(tf.logicalAnd(counted, tf.less(labels, numClasses)), 'float32') as tf.Tensor1D;
   return {
-    targets: tf.oneHot(countedLabels, numClasses, 1, 0, 'float32') as tf.Tensor2D,
+    targets: oneHotFloat(countedLabels, numClasses) as tf.Tensor2D,
     priorWeights: tf.expandDims(weights, 1) as tf.Tensor2D,
     positives,
   };
