@@ -1,4 +1,4 @@
-import { IGNORED, MATCHED } from './match.js';
+import { allIgnored, ignoredBit, matchedBit } from './match.js';
 
 /** numpy's np.spacing(1): keeps precision finite when nothing is counted yet. */
 const EPS = 2 ** -52;
@@ -10,8 +10,8 @@ export interface CategoryOutcome {
   count: number;
   /** Rank of each detection within its image, indexed by position in the category's score order. */
   rank: Int32Array;
-  /** MATCHED / IGNORED bits at [(a * T + t) * count + position]. */
-  flags: Uint8Array;
+  /** Outcome words (see match.ts) at [a * count + position]. */
+  words: Uint32Array;
   /** Non-ignored ground truth per area range. */
   npig: Float64Array;
 }
@@ -22,6 +22,15 @@ export interface Layout {
   K: number;
   A: number;
   M: number;
+}
+
+export interface AccumulateScratch {
+  /** Recall and precision at the true positives, T rows of `stride` entries. */
+  tpRecall: Float64Array;
+  tpPrecision: Float64Array;
+  stride: number;
+  tp: Int32Array;
+  fp: Int32Array;
 }
 
 /**
@@ -38,7 +47,7 @@ export interface Layout {
  * ignored detections repeat it, so the right-to-left maximum at a true positive is the maximum
  * over the true positives from there on. Each true positive's rc and pr use the same counts and
  * operations as the reference, so the results are bit-identical while the per-detection work
- * drops to counting.
+ * drops to counting (one word per detection covers all thresholds).
  */
 export function accumulateCategory(
   outcome: CategoryOutcome,
@@ -47,55 +56,59 @@ export function accumulateCategory(
   maxDets: readonly number[],
   precision: Float64Array,
   recall: Float64Array,
-  scratch: { tpRecall: Float64Array; tpPrecision: Float64Array },
+  scratch: AccumulateScratch,
 ): void {
-  const { k, count, rank, flags, npig } = outcome;
+  const { k, count, rank, words, npig } = outcome;
   const { T, R, K, A, M } = layout;
-  const { tpRecall, tpPrecision } = scratch;
-  // Positions (in score order) kept by each maxDets value; the largest keeps them all.
-  const keptBy = maxDets.map((maxDet, m) => {
-    if (m === M - 1) return null;
-    let n = 0;
-    for (let s = 0; s < count; s++) if (rank[s]! < maxDet) n++;
-    const list = new Int32Array(n);
-    n = 0;
-    for (let s = 0; s < count; s++) if (rank[s]! < maxDet) list[n++] = s;
-    return list;
-  });
+  const { tpRecall, tpPrecision, stride, tp, fp } = scratch;
+  const ignoredEverywhere = allIgnored(T);
   for (let a = 0; a < A; a++) {
     const positives = npig[a]!;
     if (positives === 0) continue;
+    const base = a * count;
     for (let m = 0; m < M; m++) {
-      const kept = keptBy[m] ?? null;
-      const nd = kept === null ? count : kept.length;
-      for (let t = 0; t < T; t++) {
-        const base = (a * T + t) * count;
-        let tp = 0;
-        let fp = 0;
-        let hits = 0;
-        for (let n = 0; n < nd; n++) {
-          // The largest maxDets keeps every position; smaller ones go through their list.
-          const f = flags[base + (kept === null ? n : kept[n]!)]!;
-          if ((f & IGNORED) !== 0) continue;
-          if ((f & MATCHED) === 0) {
-            fp++;
+      const maxDet = maxDets[m]!;
+      tp.fill(0);
+      fp.fill(0);
+      // False positives at every threshold (word 0) are counted once for all.
+      let fpEverywhere = 0;
+      let nd = 0;
+      for (let s = 0; s < count; s++) {
+        if (rank[s]! >= maxDet) continue;
+        nd++;
+        const w = words[base + s]!;
+        if (w === 0) {
+          fpEverywhere++;
+          continue;
+        }
+        if (w === ignoredEverywhere) continue;
+        for (let t = 0; t < T; t++) {
+          if ((w & ignoredBit(t)) !== 0) continue;
+          if ((w & matchedBit(t)) === 0) {
+            fp[t]!++;
             continue;
           }
-          tp++;
-          tpRecall[hits] = tp / positives;
-          tpPrecision[hits] = tp / (fp + tp + EPS);
-          hits++;
+          const hits = tp[t]!;
+          const tpNow = hits + 1;
+          const fpNow = fp[t]! + fpEverywhere;
+          tp[t] = tpNow;
+          tpRecall[t * stride + hits] = tpNow / positives;
+          tpPrecision[t * stride + hits] = tpNow / (fpNow + tpNow + EPS);
         }
-        recall[((t * K + k) * A + a) * M + m] = nd > 0 ? tp / positives : 0;
+      }
+      for (let t = 0; t < T; t++) {
+        const hits = tp[t]!;
+        const row = t * stride;
+        recall[((t * K + k) * A + a) * M + m] = nd > 0 ? hits / positives : 0;
         // Envelope from the right over the true positives only (see above).
         for (let h = hits - 1; h > 0; h--) {
-          if (tpPrecision[h]! > tpPrecision[h - 1]!) tpPrecision[h - 1] = tpPrecision[h]!;
+          if (tpPrecision[row + h]! > tpPrecision[row + h - 1]!) tpPrecision[row + h - 1] = tpPrecision[row + h]!;
         }
         let h = 0;
         for (let r = 0; r < R; r++) {
           const thr = recThrs[r]!;
-          while (h < hits && tpRecall[h]! < thr) h++;
-          precision[(((t * R + r) * K + k) * A + a) * M + m] = h < hits ? tpPrecision[h]! : 0;
+          while (h < hits && tpRecall[row + h]! < thr) h++;
+          precision[(((t * R + r) * K + k) * A + a) * M + m] = h < hits ? tpPrecision[row + h]! : 0;
         }
       }
     }

@@ -132,19 +132,19 @@ export function buildIndex(dataset: CocoDataset, detections: readonly CocoDetect
 
   if (!Array.isArray(detections)) fail('detections must be an array');
   const numDt = detections.length;
+  // Detections can number millions: validate and bucket them first, then copy each once
+  // straight to its grouped place instead of through a second set of arrays.
   const dtBucket = new Int32Array(numDt);
-  const dtBoxIn = new Float64Array(4 * numDt);
-  const dtScoreIn = new Float64Array(numDt);
+  const boxCheck = new Float64Array(4);
   for (let n = 0; n < numDt; n++) {
     const det: unknown = detections[n];
     if (!isRecord(det)) fail(`detections[${n}] is not an object`);
     const where = `detections[${n}]`;
     const i = lookup(images.position, det.image_id, 'image_id', where, 'images');
     const k = lookup(categories.position, det.category_id, 'category_id', where, 'categories');
-    readBox(det.bbox, where, dtBoxIn, 4 * n);
+    readBox(det.bbox, where, boxCheck, 0);
     const score = det.score;
     if (typeof score !== 'number' || Number.isNaN(score)) fail(`${where}: 'score' must be a number, got ${String(score)}`);
-    dtScoreIn[n] = score;
     dtBucket[n] = k * numImages + i;
   }
 
@@ -169,14 +169,15 @@ export function buildIndex(dataset: CocoDataset, detections: readonly CocoDetect
     score: new Float64Array(numDt),
   };
   for (let n = 0; n < numDt; n++) {
+    const det = detections[n]!;
+    const bbox = det.bbox;
     const s = dtOrder.slot[n]!;
-    const src = 4 * n;
     const dst = 4 * s;
-    dt.box[dst] = dtBoxIn[src]!;
-    dt.box[dst + 1] = dtBoxIn[src + 1]!;
-    dt.box[dst + 2] = dtBoxIn[src + 2]!;
-    dt.box[dst + 3] = dtBoxIn[src + 3]!;
-    dt.score[s] = dtScoreIn[n]!;
+    dt.box[dst] = bbox[0]!;
+    dt.box[dst + 1] = bbox[1]!;
+    dt.box[dst + 2] = bbox[2]!;
+    dt.box[dst + 3] = bbox[3]!;
+    dt.score[s] = det.score;
   }
 
   return { imageIds: images.ids, categoryIds: categories.ids, categoryNames: categories.names, gt, dt };

@@ -1,6 +1,20 @@
-/** Per-detection outcome bits, one byte per (area range, IoU threshold, detection). */
-export const MATCHED = 1;
-export const IGNORED = 2;
+/**
+ * Outcome of one detection at every IoU threshold, packed in one 32-bit word per (area range,
+ * detection): bit 2t = matched at threshold t, bit 2t+1 = ignored at threshold t (T <= 16).
+ * Word 0, the common case, is "unmatched and counted" (a false positive) at every threshold.
+ */
+export function matchedBit(t: number): number {
+  return 1 << (2 * t);
+}
+export function ignoredBit(t: number): number {
+  return 1 << (2 * t + 1);
+}
+/** Unmatched and ignored at all T thresholds: a detection outside the area range. */
+export function allIgnored(numThr: number): number {
+  let w = 0;
+  for (let t = 0; t < numThr; t++) w |= ignoredBit(t);
+  return w >>> 0;
+}
 
 /** Scratch buffers reused across images so that the matching loop allocates nothing. */
 export class MatchScratch {
@@ -10,10 +24,17 @@ export class MatchScratch {
   crowd = new Uint8Array(0);
   taken = new Uint8Array(0);
   bestIou = new Float64Array(0);
+  candidates = new Int32Array(0);
+  words = new Uint32Array(0);
 
   ensure(numDt: number, numGt: number): void {
-    if (this.bestIou.length < numDt) this.bestIou = new Float64Array(Math.max(numDt, 2 * this.bestIou.length));
     if (this.ious.length < numDt * numGt) this.ious = new Float64Array(Math.max(numDt * numGt, 2 * this.ious.length));
+    if (this.bestIou.length < numDt) {
+      const n = Math.max(numDt, 2 * this.bestIou.length);
+      this.bestIou = new Float64Array(n);
+      this.candidates = new Int32Array(n);
+      this.words = new Uint32Array(n);
+    }
     if (this.order.length < numGt) {
       const n = Math.max(numGt, 2 * this.order.length);
       this.order = new Int32Array(n);
@@ -34,8 +55,7 @@ export interface ImageMatchInput {
   gtFrom: number;
   /** w * h of each (sorted) detection. */
   dtArea: Float64Array;
-  dtAreaFrom: number;
-  /** Where detection d's flags go: flags[(a * T + t) * stride + position[positionFrom + d]]. */
+  /** Where detection d's word goes: words[a * stride + position[positionFrom + d]]. */
   position: Int32Array;
   positionFrom: number;
   stride: number;
@@ -55,21 +75,31 @@ export function matchImage(
   areaRanges: readonly (readonly [number, number])[],
   iouThrs: Float64Array,
   scratch: MatchScratch,
-  flags: Uint8Array,
+  out: Uint32Array,
   npig: Float64Array,
 ): void {
-  const { ious, numDt, numGt, gtArea, gtCrowd, gtFrom, dtArea, dtAreaFrom, position, positionFrom, stride } = input;
+  const { ious, numDt, numGt, gtArea, gtCrowd, gtFrom, dtArea, position, positionFrom, stride } = input;
   const numThr = iouThrs.length;
-  const { order, ignore, crowd, taken, bestIou } = scratch;
-  // A detection whose best IoU is below the threshold cannot match anything (the break needs a
-  // match first), so most background detections skip the ground-truth loop entirely.
+  const { order, ignore, crowd, taken, bestIou, candidates, words } = scratch;
+  const ignoredEverywhere = allIgnored(numThr);
+  // A detection whose best IoU is below a threshold cannot match anything there (the break needs
+  // a match first), so only "candidates" enter the ground-truth loop at all.
+  let numCandidates = 0;
+  const lowest = Math.min(iouThrs[0]!, 1 - 1e-10);
   for (let d = 0; d < numDt; d++) {
     let best = 0;
     for (let g = 0, row = d * numGt; g < numGt; g++) best = Math.max(best, ious[row + g]!);
     bestIou[d] = best;
+    if (best >= lowest) candidates[numCandidates++] = d;
   }
+
   for (let a = 0; a < areaRanges.length; a++) {
     const [lo, hi] = areaRanges[a]!;
+    // Default outcome: unmatched at every threshold, ignored if the detection is outside the range.
+    for (let d = 0; d < numDt; d++) {
+      const area = dtArea[d]!;
+      words[d] = area < lo || area > hi ? ignoredEverywhere : 0;
+    }
     // Stable partition: regular ground truth first, ignored last, each in input order.
     let n = 0;
     for (let g = 0; g < numGt; g++) {
@@ -88,34 +118,31 @@ export function matchImage(
       ignore[s] = crowd[s] !== 0 || area < lo || area > hi ? 1 : 0;
     }
 
-    for (let t = 0; t < numThr; t++) {
+    for (let t = 0; t < numThr && numCandidates > 0; t++) {
       taken.fill(0, 0, numGt);
-      const base = (a * numThr + t) * stride;
       const start = Math.min(iouThrs[t]!, 1 - 1e-10);
-      for (let d = 0; d < numDt; d++) {
+      for (let c = 0; c < numCandidates; c++) {
+        const d = candidates[c]!;
+        if (bestIou[d]! < start) continue;
         let best = start;
         let m = -1;
-        if (bestIou[d]! >= start) {
-          const row = d * numGt;
-          for (let s = 0; s < numGt; s++) {
-            if (taken[s] !== 0 && crowd[s] === 0) continue;
-            if (m > -1 && ignore[m] === 0 && ignore[s] === 1) break;
-            const iou = ious[row + order[s]!]!;
-            if (iou < best) continue;
-            best = iou;
-            m = s;
-          }
+        const row = d * numGt;
+        for (let s = 0; s < numGt; s++) {
+          if (taken[s] !== 0 && crowd[s] === 0) continue;
+          if (m > -1 && ignore[m] === 0 && ignore[s] === 1) break;
+          const iou = ious[row + order[s]!]!;
+          if (iou < best) continue;
+          best = iou;
+          m = s;
         }
-        let f: number;
-        if (m === -1) {
-          const area = dtArea[dtAreaFrom + d]!;
-          f = area < lo || area > hi ? IGNORED : 0;
-        } else {
-          taken[m] = 1;
-          f = ignore[m] !== 0 ? MATCHED | IGNORED : MATCHED;
-        }
-        flags[base + position[positionFrom + d]!] = f;
+        if (m === -1) continue;
+        taken[m] = 1;
+        // Matched: the ignore bit follows the ground truth, not the detection's area.
+        const w = words[d]! & ~ignoredBit(t);
+        words[d] = (w | matchedBit(t) | (ignore[m] !== 0 ? ignoredBit(t) : 0)) >>> 0;
       }
     }
+    const base = a * stride;
+    for (let d = 0; d < numDt; d++) out[base + position[positionFrom + d]!] = words[d]!;
   }
 }
