@@ -7,4 +7,10 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // tfjs-core registers no gradients by itself and its per-file ESM (extensionless imports) is not
+  // loadable by Node, so the gradient registrations are bundled, as the @tensorflow/tfjs union
+  // package does; their ops reach the shared tfjs engine through tfjs' global registries.
+  noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
+  // Optional peers, loaded by a computed dynamic import: never bundled, never needed at build.
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
 });

@@ -15,3 +15,13 @@ export {
   type LeakCheckOptions,
   type TensorTracker,
 } from './leak-guard.js';
+export {
+  BACKEND_REQUESTS,
+  formatBackendChoice,
+  initBackend,
+  type BackendChoice,
+  type BackendRequest,
+  type InitBackendOptions,
+  type SkippedBackend,
+  type WasmInfo,
+} from './backend.js';

@@ -10,33 +10,33 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilt
 export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig];
 
 export interface WasmKernelRegistration {
-  /** Kernels the backend lacked and that are now registered. */
+  /** Kernels the backend lacks, now served by the engine. */
   added: string[];
-  /** Native kernels swapped for the XNNPACK-based ones here. */
+  /** Native kernels now served by the engine's XNNPACK-based ones. */
   replaced: string[];
 }
 
 const ours = new Set<KernelConfig['kernelFunc']>([...WASM_MISSING_KERNELS, ...WASM_REPLACED_KERNELS].map((k) => k.kernelFunc));
 
+const isActive = (config: KernelConfig): boolean => getKernel(config.kernelName, 'wasm')?.kernelFunc === config.kernelFunc;
+
 /**
  * Registers the wasm training kernels: the missing ones (left alone if a future backend provides
  * them) and the faster replacements. Idempotent; call before or after `tf.setBackend('wasm')`.
+ * Returns the engine kernels that are active afterwards.
  */
 export function registerWasmTrainingKernels(): WasmKernelRegistration {
-  const added: string[] = [];
-  const replaced: string[] = [];
   for (const config of WASM_MISSING_KERNELS) {
-    if (getKernel(config.kernelName, 'wasm') === undefined) {
-      registerKernel(config);
-      added.push(config.kernelName);
-    }
+    if (getKernel(config.kernelName, 'wasm') === undefined) registerKernel(config);
   }
   for (const config of WASM_REPLACED_KERNELS) {
     const current = getKernel(config.kernelName, 'wasm');
     if (current !== undefined && ours.has(current.kernelFunc)) continue;
     if (current !== undefined) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
-    replaced.push(config.kernelName);
   }
-  return { added, replaced };
+  return {
+    added: WASM_MISSING_KERNELS.filter(isActive).map((k) => k.kernelName),
+    replaced: WASM_REPLACED_KERNELS.filter(isActive).map((k) => k.kernelName),
+  };
 }
