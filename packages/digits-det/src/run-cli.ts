@@ -46,7 +46,7 @@ export function runCli(argv: string[], log: (line: string) => void = console.log
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   for (const [split, s] of Object.entries(stats)) {
-    log(`${values.out}/${split}: ${s.images} images, ${s.annotations} digits annotated, ${s.unannotated} partial digits left unannotated`);
+    log(`${values.out}/${split}: ${s.images} images, ${s.annotations} digits annotated, ${s.unannotated} digits left unannotated (hard negatives)`);
   }
   log(`digits-det ${preset.name} (${preset.imageSize} px) written in ${seconds} s`);
 }
