@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchedNms, batchedNmsSync } from '../src/index.js';
+import { batchedNms, batchedNmsArray, batchedNmsSync } from '../src/index.js';
 import { bruteForceNms, loadFixture, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 beforeAll(async () => {
@@ -18,7 +18,10 @@ async function runNms(boxes: Box64[], scores: number[], labels: number[], thr: n
   return out;
 }
 
-describe('batchedNms', () => {
+const arrayNms = (boxes: Box64[], scores: number[], labels: number[], thr: number, max?: number) =>
+  batchedNmsArray(Float32Array.from(boxes.flat()), Float32Array.from(scores), Int32Array.from(labels), thr, max);
+
+describe('batchedNms / batchedNmsArray', () => {
   it('equals a float64 brute-force class-aware NMS on random boxes', async () => {
     const rand = rng(99);
     for (const [n, classes, thr] of [
@@ -33,6 +36,8 @@ describe('batchedNms', () => {
       expect(want.length).toBeLessThan(n); // the case really suppresses something
       expect(await runNms(boxes, scores, labels, thr)).toEqual(want);
       expect(await runNms(boxes, scores, labels, thr, 10)).toEqual(want.slice(0, 10));
+      expect(Array.from(arrayNms(boxes, scores, labels, thr))).toEqual(want);
+      expect(Array.from(arrayNms(boxes, scores, labels, thr, 10))).toEqual(want.slice(0, 10));
     }
   });
 
@@ -40,6 +45,7 @@ describe('batchedNms', () => {
     const cases = loadFixture('geometry.json').batched_nms as { boxes: Box64[]; scores: number[]; labels: number[]; iou_threshold: number; keep: number[] }[];
     for (const c of cases) {
       expect(await runNms(c.boxes, c.scores, c.labels, c.iou_threshold)).toEqual(c.keep);
+      expect(Array.from(arrayNms(c.boxes, c.scores, c.labels, c.iou_threshold))).toEqual(c.keep);
     }
   });
 
@@ -47,12 +53,16 @@ describe('batchedNms', () => {
     const box: Box64 = [-50, -40, -10, -5];
     const keep = await runNms([box, box, box, [-49, -40, -10, -5]], [0.9, 0.8, 0.7, 0.6], [0, 1, 2, 0], 0.5);
     expect(keep).toEqual([0, 1, 2]);
+    expect(Array.from(arrayNms([box, box, box, [-49, -40, -10, -5]], [0.9, 0.8, 0.7, 0.6], [0, 1, 2, 0], 0.5))).toEqual([0, 1, 2]);
   });
 
   it('keeps the lower index first on equal scores, and suppresses at IoU == threshold', async () => {
     // IoU of [0,0,10,10] and [0,0,10,5] is exactly 0.5.
     expect(await runNms([[0, 0, 10, 5], [0, 0, 10, 10]], [0.5, 0.5], [0, 0], 0.5)).toEqual([0]);
     expect(await runNms([[0, 0, 10, 5], [0, 0, 10, 10]], [0.5, 0.5], [0, 0], 0.51)).toEqual([0, 1]);
+    expect(Array.from(arrayNms([[0, 0, 10, 5], [0, 0, 10, 10]], [0.5, 0.5], [0, 0], 0.5))).toEqual([0]);
+    expect(Array.from(arrayNms([[0, 0, 10, 10], [0, 0, 10, 5]], [0.5, 0.5], [0, 0], 0.51))).toEqual([0, 1]);
+    expect(() => arrayNms([[0, 0, 1, 1]], [0.5, 0.4], [0, 0], 0.5)).toThrow(/boxes has length 4, expected 4 \* 2/);
   });
 
   it('has a sync twin with the same result, handles empty input, and rejects bad shapes', async () => {

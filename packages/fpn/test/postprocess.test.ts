@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { postprocessBatch, postprocessImage, selectDetections, type Detection } from '../src/index.js';
+import { postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
 import { bruteForceNms, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 beforeAll(async () => {
@@ -20,7 +20,7 @@ function reference(levels: Level64[], o: { scoreThreshold: number; nmsPre: numbe
   const labels: number[] = [];
   for (const level of levels) {
     const pairs: { s: number; n: number; c: number }[] = [];
-    level.scores.forEach((row, n) => row.forEach((s, c) => s > o.scoreThreshold && pairs.push({ s, n, c })));
+    level.scores.forEach((row, n) => row.forEach((s, c) => s > Math.fround(o.scoreThreshold) && pairs.push({ s, n, c })));
     pairs.sort((a, b) => b.s - a.s);
     for (const p of pairs.slice(0, o.nmsPre)) {
       boxes.push(level.boxes[p.n]!);
@@ -125,5 +125,22 @@ describe('postprocessBatch', () => {
     expect(got).toHaveLength(2);
     got.forEach((dets, b) => expectDetections(dets, reference(images[b]!, o)));
     batch.forEach((l) => tf.dispose([l.scores, l.boxes]));
+  });
+});
+
+describe('topPairs', () => {
+  it('keeps the k highest scores above the threshold, equal scores by lower index', () => {
+    const s = Float32Array.from([0.5, 0.9, 0.1, 0.5, 0.7, 0.5, 0.05, 0.5]);
+    expect(Array.from(topPairs(s, 0.05, 100))).toEqual([1, 4, 0, 3, 5, 7, 2]);
+    expect(Array.from(topPairs(s, 0.05, 4))).toEqual([1, 4, 0, 3]);
+    expect(Array.from(topPairs(s, 0.5, 4))).toEqual([1, 4]);
+    expect(Array.from(topPairs(s, 0.95, 4))).toEqual([]);
+  });
+
+  it('equals a full sort on random scores with many ties', () => {
+    const rand = rng(8);
+    const s = Float32Array.from({ length: 5000 }, () => Math.round(rand() * 50) / 50);
+    const want = Array.from(s.keys()).filter((i) => s[i]! > 0.3).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, 777);
+    expect(Array.from(topPairs(s, 0.3, 777))).toEqual(want);
   });
 });

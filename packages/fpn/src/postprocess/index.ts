@@ -1,10 +1,12 @@
 export { batchedNms, batchedNmsSync } from './batched-nms.js';
+export { batchedNmsArray } from './nms-array.js';
 export {
   selectDetections,
   detectionsToArray,
   postprocessImage,
   postprocessBatch,
   resolvePostprocessOptions,
+  topPairs,
   type LevelDetections,
   type BatchLevelDetections,
   type PostprocessOptions,
