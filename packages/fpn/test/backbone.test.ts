@@ -1,9 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { BACKBONE_PRESETS, BatchNorm2d, createBackbone, type BackbonePreset } from '../src/index.js';
+import { BACKBONE_PRESETS, BatchNorm2d, createBackbone, type BackbonePreset, type ResNet } from '../src/index.js';
 
 interface TorchModel {
   parameters: Array<[string, number[]]>;
@@ -26,16 +26,27 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
+// Full-width nets take a while to initialise on a busy CPU: build each preset once (seed 1).
+const built = new Map<BackbonePreset, ResNet>();
+function preset(name: BackbonePreset): ResNet {
+  let net = built.get(name);
+  if (net === undefined) {
+    net = createBackbone({ preset: name, seed: 1 });
+    built.set(name, net);
+  }
+  return net;
+}
+afterAll(() => built.forEach((net) => net.dispose()));
+
 describe('ResNet naming and parameter counts vs torchvision', () => {
   for (const depth of ['resnet18', 'resnet50'] as const) {
     it(`${depth}: same parameter and buffer names and shapes as torchvision (minus fc, num_batches_tracked)`, () => {
-      const net = createBackbone(depth);
+      const net = preset(depth);
       const ours = net.namedParameters().map(([n, v]) => [n, v.shape]);
       expect(ours).toEqual(torchBody(fixture[depth], 'parameters'));
       expect(net.namedBuffers().map(([n, v]) => [n, v.shape])).toEqual(torchBody(fixture[depth], 'buffers'));
       // torchvision counts the fc classifier (in_features * 1000 + 1000); our body has none.
       expect(net.numParameters()).toBe(fixture[depth].numParameters - fixture[depth].numParametersFc);
-      net.dispose();
     });
   }
 
@@ -80,22 +91,21 @@ describe('presets: output shapes, channels, strides', () => {
     'resnet18-mini': [32, 64, 128],
     'resnet10-mini': [32, 64, 128],
   };
-  for (const preset of Object.keys(BACKBONE_PRESETS) as BackbonePreset[]) {
-    it(`${preset}: C3/C4/C5 at strides 8/16/32 with the documented channels`, () => {
-      const net = createBackbone({ preset, seed: 1 });
-      const p = BACKBONE_PRESETS[preset];
-      expect(net.outChannels).toEqual(expectedChannels[preset]);
+  for (const name of Object.keys(BACKBONE_PRESETS) as BackbonePreset[]) {
+    it(`${name}: C3/C4/C5 at strides 8/16/32 with the documented channels`, () => {
+      const net = preset(name);
+      const p = BACKBONE_PRESETS[name];
+      expect(net.outChannels).toEqual(expectedChannels[name]);
       expect(net.strides).toEqual([8, 16, 32]);
       expect(net.numParameters()).toBe(expectedParams(p.block, p.layers, p.widthMultiplier));
       // Full-width nets are slow on the cpu backend: one small image is enough for shapes.
-      const [batch, size] = preset.endsWith('mini') ? [2, 64] : [1, 32];
-      const images = tf.zeros([batch, size, size + 32, 3]) as tf.Tensor4D;
+      const [batch, height, width] = name.endsWith('mini') ? [2, 64, 96] : [1, 32, 32];
+      const images = tf.zeros([batch, height, width, 3]) as tf.Tensor4D;
       const outs = net.forward(images);
       expect(outs.map((o) => o.shape)).toEqual(
-        [8, 16, 32].map((s, i) => [batch, size / s, (size + 32) / s, expectedChannels[preset][i]]),
+        [8, 16, 32].map((s, i) => [batch, height / s, width / s, expectedChannels[name][i]]),
       );
       tf.dispose([images, ...outs]);
-      net.dispose();
     });
   }
 
