@@ -126,6 +126,18 @@ describe('DeltaXYWHCoder', () => {
     }
   });
 
+  it('encodes a zero-width target as dw = -Infinity (as mmdetection), which decode clamps', async () => {
+    const coder = new DeltaXYWHCoder();
+    const p = tf.tensor2d([[0, 0, 10, 10]]);
+    const d = coder.encode(p, tf.tensor2d([[5, 0, 5, 10]]));
+    const enc = await d.data();
+    expect(enc[2]).toBe(-Infinity);
+    expect(enc[3]).toBe(0);
+    const dec = await read(coder.decode(p, d));
+    expectClose(dec, [5 - 5 * (16 / 1000), 0, 5 + 5 * (16 / 1000), 10], 5);
+    tf.dispose([p, d]);
+  });
+
   it('validates options and shapes', () => {
     expect(() => new DeltaXYWHCoder({ std: [1, 1, 1, 1] } as never)).toThrow(/unknown option 'std'/);
     expect(() => new DeltaXYWHCoder({ stds: [1, 1, 0, 1] })).toThrow(/stds\[2\]/);
