@@ -25,3 +25,4 @@ export {
   type SkippedBackend,
   type WasmInfo,
 } from './backend.js';
+export { createRng, type Rng } from './rng.js';
