@@ -222,6 +222,16 @@ describe('score ties', () => {
     expect(evaluateCoco(data, [tp, fp]).stats.AP).toBeCloseTo(1, 12);
   });
 
+  it('0 and -0 are the same score; infinite scores sort like numbers', () => {
+    const fpZero = det(1, [50, 50, 10, 10], 0);
+    const tpNegZero = det(1, [0, 0, 10, 10], -0);
+    expect(evaluateCoco(data, [fpZero, tpNegZero]).stats.AP).toBeCloseTo(0.5, 12);
+    expect(evaluateCoco(data, [tpNegZero, fpZero]).stats.AP).toBeCloseTo(1, 12);
+    // +Infinity FP before a finite TP: AP .5; -Infinity FP after it: AP 1.
+    expect(evaluateCoco(data, [tp, det(1, [50, 50, 10, 10], Infinity)]).stats.AP).toBeCloseTo(0.5, 12);
+    expect(evaluateCoco(data, [det(1, [50, 50, 10, 10], -Infinity), tp]).stats.AP).toBeCloseTo(1, 12);
+  });
+
   it('go to the image with the smaller id first, whatever the input order', () => {
     // The gt is in image 2; image 1 holds only the FP. Pooled order: image 1 (FP), image 2 (TP).
     const data2 = dataset([gtBox(1, 2, [0, 0, 10, 10])], [2, 1]);
@@ -265,6 +275,13 @@ describe('empty images and classes without ground truth', () => {
     const result = evaluateCoco(dataset([]), [det(1, [0, 0, 10, 10], 0.9)]);
     expect(Object.values(result.stats)).toEqual(Array(12).fill(-1));
     expect(result.precision.every((v) => v === -1)).toBe(true);
+  });
+});
+
+describe('annotation ids', () => {
+  it('a ground truth with id 0 is matched like any other (pycocotools would count its match as a miss)', () => {
+    const result = evaluateCoco(dataset([gtBox(0, 1, [0, 0, 100, 100])]), [det(1, [0, 0, 100, 100], 0.9)]);
+    expect(result.stats.AP).toBeCloseTo(1, 12);
   });
 });
 
