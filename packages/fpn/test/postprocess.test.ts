@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
+import { detectionsToArray, postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
 import { bruteForceNms, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 beforeAll(async () => {
@@ -88,6 +88,7 @@ describe('postprocessImage', () => {
     expect(d.scores.shape[0]).toBe(d.boxes.shape[0]);
     const scores = Array.from(await d.scores.data());
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expectDetections(await detectionsToArray(d), await postprocessImage(t, { scoreThreshold: 0.5 }));
     tf.dispose([d.boxes, d.scores, d.labels]);
     expect(await postprocessImage(t, { scoreThreshold: 2 })).toEqual([]);
     t.forEach((l) => tf.dispose([l.scores, l.boxes]));

@@ -77,39 +77,42 @@ export function resolvePostprocessOptions(options: PostprocessOptions = {}): Res
  * the returned tensors belong to the caller.
  */
 export async function selectDetections(levels: readonly LevelDetections[], options: PostprocessOptions = {}): Promise<DetectionTensors> {
-  const o = resolvePostprocessOptions(options);
-  const boxParts: Float32Array[] = [];
-  const scoreParts: Float32Array[] = [];
-  const labelParts: Int32Array[] = [];
-  for (const [l, level] of levels.entries()) {
-    const picked = await topCandidates(level, l, o);
-    boxParts.push(picked.boxes);
-    scoreParts.push(picked.scores);
-    labelParts.push(picked.labels);
-  }
-  const boxes = concat(boxParts, Float32Array);
-  const scores = concat(scoreParts, Float32Array);
-  const labels = concat(labelParts, Int32Array);
-
-  // The candidates are already on the CPU: run NMS there and upload only the survivors.
-  const keep = batchedNmsArray(boxes, scores, labels, o.iouThreshold, o.maxPerImage);
-  const n = keep.length;
-  const keptBoxes = new Float32Array(4 * n);
-  const keptScores = new Float32Array(n);
-  const keptLabels = new Int32Array(n);
-  keep.forEach((i, r) => {
-    keptBoxes.set(boxes.subarray(4 * i, 4 * i + 4), 4 * r);
-    keptScores[r] = scores[i]!;
-    keptLabels[r] = labels[i]!;
-  });
+  const d = await selectDetectionArrays(levels, options);
+  const n = d.scores.length;
   return {
-    boxes: tf.tensor2d(keptBoxes, [n, 4], 'float32'),
-    scores: tf.tensor1d(keptScores, 'float32'),
-    labels: tf.tensor1d(keptLabels, 'int32'),
+    boxes: tf.tensor2d(d.boxes, [n, 4], 'float32'),
+    scores: tf.tensor1d(d.scores, 'float32'),
+    labels: tf.tensor1d(d.labels, 'int32'),
   };
 }
 
-async function topCandidates(level: LevelDetections, l: number, o: ResolvedOptions) {
+interface DetectionArrays {
+  boxes: Float32Array;
+  scores: Float32Array;
+  labels: Int32Array;
+}
+
+async function selectDetectionArrays(levels: readonly LevelDetections[], options: PostprocessOptions): Promise<DetectionArrays> {
+  const o = resolvePostprocessOptions(options);
+  const parts: DetectionArrays[] = [];
+  for (const [l, level] of levels.entries()) parts.push(await topCandidates(level, l, o));
+  const boxes = concat(parts.map((p) => p.boxes), Float32Array);
+  const scores = concat(parts.map((p) => p.scores), Float32Array);
+  const labels = concat(parts.map((p) => p.labels), Int32Array);
+
+  // The candidates are already on the CPU, so NMS runs there too.
+  const keep = batchedNmsArray(boxes, scores, labels, o.iouThreshold, o.maxPerImage);
+  const n = keep.length;
+  const kept: DetectionArrays = { boxes: new Float32Array(4 * n), scores: new Float32Array(n), labels: new Int32Array(n) };
+  keep.forEach((i, r) => {
+    kept.boxes.set(boxes.subarray(4 * i, 4 * i + 4), 4 * r);
+    kept.scores[r] = scores[i]!;
+    kept.labels[r] = labels[i]!;
+  });
+  return kept;
+}
+
+async function topCandidates(level: LevelDetections, l: number, o: ResolvedOptions): Promise<DetectionArrays> {
   const { scores, boxes } = level;
   if (scores.rank !== 2) throw new Error(`postprocess: level ${l} scores must have shape [N, C], got [${scores.shape.join(', ')}]`);
   const [n, c] = scores.shape;
@@ -210,16 +213,14 @@ export async function detectionsToArray(d: DetectionTensors): Promise<Detection[
   }));
 }
 
-/** {@link selectDetections} read into plain arrays; no tensors escape. */
+/** {@link selectDetections} as plain objects; no tensors are created. */
 export async function postprocessImage(levels: readonly LevelDetections[], options: PostprocessOptions = {}): Promise<Detection[]> {
-  const d = await selectDetections(levels, options);
-  try {
-    return await detectionsToArray(d);
-  } finally {
-    d.boxes.dispose();
-    d.scores.dispose();
-    d.labels.dispose();
-  }
+  const d = await selectDetectionArrays(levels, options);
+  return Array.from(d.scores, (score, i) => ({
+    box: [d.boxes[4 * i]!, d.boxes[4 * i + 1]!, d.boxes[4 * i + 2]!, d.boxes[4 * i + 3]!],
+    score,
+    label: d.labels[i]!,
+  }));
 }
 
 /** Per-image detections of a batch (levels hold [B, N_l, C] scores and [B, N_l, 4] boxes). */
