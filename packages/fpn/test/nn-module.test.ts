@@ -183,6 +183,18 @@ describe('initialisation', () => {
     expect(calls).toBe(4);
   });
 
+  it("accepts an object with uniform() (e.g. @hpf/engine's Rng) as the rng", () => {
+    const fn = createRng(77);
+    const source = createRng(77);
+    const a = new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, rng: fn });
+    const b = new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, rng: { uniform: () => source() } });
+    expect(Array.from(b.weight.dataSync())).toEqual(Array.from(a.weight.dataSync()));
+    expect(Array.from(b.bias!.dataSync())).toEqual(Array.from(a.bias!.dataSync()));
+    expect(() => new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, rng: 5 as never })).toThrow(/option 'rng' must be/);
+    a.dispose();
+    b.dispose();
+  });
+
   it('uniform rng has mean 1/2 and variance 1/12', () => {
     const rng = createRng(123);
     const n = 20000;

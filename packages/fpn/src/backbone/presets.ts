@@ -1,7 +1,7 @@
 import { ResNet, type BlockType, type ResNetConfig } from './resnet.js';
 import type { NormConfig } from '../nn/conv_module.js';
 import { checkOptionKeys } from '../nn/options.js';
-import { toRng, type Rng } from '../nn/rng.js';
+import { asRng, toRng, type Rng, type RngLike } from '../nn/rng.js';
 
 /**
  * Named layouts. Full-width ones match torchvision (weights could be mapped one to one); the
@@ -35,7 +35,7 @@ export interface BackboneOptions {
   inChannels?: number;
   /** Init seed (default 0); give `seed` or `rng`, not both. */
   seed?: number;
-  rng?: Rng;
+  rng?: RngLike;
 }
 
 const OPTION_KEYS = ['preset', 'block', 'layers', 'baseWidth', 'widthMultiplier', 'norm', 'frozenStages', 'normEval', 'inChannels', 'seed', 'rng'];
@@ -85,11 +85,11 @@ export function resolveBackboneConfig(presetOrOptions: BackbonePreset | Backbone
 }
 
 /** Picks the rng of factory options that accept `seed` or `rng`. */
-export function rngFromOptions(owner: string, options: { seed?: number; rng?: Rng }): Rng {
+export function rngFromOptions(owner: string, options: { seed?: number; rng?: RngLike }): Rng {
   if (options.seed !== undefined && options.rng !== undefined) {
     throw new Error(`${owner}: give 'seed' or 'rng', not both`);
   }
-  return options.rng ?? toRng(options.seed);
+  return options.rng !== undefined ? asRng(options.rng, owner) : toRng(options.seed);
 }
 
 /**

@@ -3,14 +3,14 @@ import { Module, Sequential } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, GroupNorm, maxPool2d } from '../nn/layers.js';
 import { createNorm, type NormConfig } from '../nn/conv_module.js';
 import type { WeightInit } from '../nn/init.js';
-import type { Rng } from '../nn/rng.js';
+import type { RngLike } from '../nn/rng.js';
 
 /** torchvision's ResNet conv init: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
 const RESNET_CONV_INIT: WeightInit = { kind: 'kaimingNormal', mode: 'fan_out' };
 
 type Norm = BatchNorm2d | GroupNorm;
 
-function conv(rng: Rng, inChannels: number, outChannels: number, kernelSize: number, stride: number): Conv2d {
+function conv(rng: RngLike, inChannels: number, outChannels: number, kernelSize: number, stride: number): Conv2d {
   return new Conv2d({
     inChannels,
     outChannels,
@@ -30,7 +30,7 @@ function normName(norm: NormConfig, index: number | ''): string {
 
 /** Conv + norm projection shortcut, named `downsample.0` / `downsample.1` as torchvision. */
 class Downsample extends Sequential<tf.Tensor4D> {
-  constructor(rng: Rng, norm: NormConfig, inChannels: number, outChannels: number, stride: number) {
+  constructor(rng: RngLike, norm: NormConfig, inChannels: number, outChannels: number, stride: number) {
     super([conv(rng, inChannels, outChannels, 1, stride), createNorm(norm, outChannels)]);
   }
 }
@@ -50,7 +50,7 @@ export class BasicBlock extends Module<tf.Tensor4D, tf.Tensor4D> implements Resi
   private readonly norm2: Norm;
   private readonly downsample: Downsample | null;
 
-  constructor(rng: Rng, norm: NormConfig, inChannels: number, planes: number, stride: number) {
+  constructor(rng: RngLike, norm: NormConfig, inChannels: number, planes: number, stride: number) {
     super();
     this.outChannels = planes;
     this.conv1 = this.registerModule('conv1', conv(rng, inChannels, planes, 3, stride));
@@ -85,7 +85,7 @@ export class Bottleneck extends Module<tf.Tensor4D, tf.Tensor4D> implements Resi
   private readonly norm3: Norm;
   private readonly downsample: Downsample | null;
 
-  constructor(rng: Rng, norm: NormConfig, inChannels: number, planes: number, stride: number) {
+  constructor(rng: RngLike, norm: NormConfig, inChannels: number, planes: number, stride: number) {
     super();
     const outChannels = planes * Bottleneck.expansion;
     this.outChannels = outChannels;
@@ -154,7 +154,7 @@ export class ResNet extends Module<tf.Tensor4D, BackboneFeatures> {
   private readonly norm1: Norm;
   private readonly stages: Array<Sequential<tf.Tensor4D>>;
 
-  constructor(config: ResNetConfig, rng: Rng) {
+  constructor(config: ResNetConfig, rng: RngLike) {
     super();
     this.config = Object.freeze({ ...config, layers: [...config.layers] as ResNetConfig['layers'] });
     const stemWidth = scaledWidth(config.baseWidth, config.widthMultiplier);

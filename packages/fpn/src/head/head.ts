@@ -4,7 +4,7 @@ import { ConvModule, type NormConfig } from '../nn/conv_module.js';
 import { Conv2d, Scale } from '../nn/layers.js';
 import { biasInitWithProb } from '../nn/init.js';
 import { checkOptionKeys, checkNonNegativeInt, checkPositiveInt } from '../nn/options.js';
-import type { Rng } from '../nn/rng.js';
+import type { RngLike } from '../nn/rng.js';
 
 /** Default std of normal_init for head convs (RetinaNet, FCOS, ATSS, GFL ...). */
 export const HEAD_INIT_STD = 0.01;
@@ -21,7 +21,7 @@ export interface ConvTowerOptions {
   norm?: NormConfig | null;
   /** Default 0.01. */
   std?: number;
-  rng: Rng;
+  rng: RngLike;
 }
 
 /**
@@ -93,7 +93,7 @@ export interface HeadConvOptions {
   priorProb?: number;
   /** Constant bias. Default 0. */
   bias?: number;
-  rng: Rng;
+  rng: RngLike;
 }
 
 /** A prediction conv (cls/reg/centerness output) with detection-head init: N(0, std^2) weight. */

@@ -4,7 +4,7 @@ import { ConvModule, type NormConfig } from '../nn/conv_module.js';
 import { maxPool2d } from '../nn/layers.js';
 import type { WeightInit } from '../nn/init.js';
 import { checkOptionKeys } from '../nn/options.js';
-import { toRng, type Rng } from '../nn/rng.js';
+import { asRng, toRng, type RngLike } from '../nn/rng.js';
 import { upsampleNearest } from './upsample.js';
 
 /**
@@ -35,7 +35,7 @@ export interface FpnOptions {
   norm?: NormConfig | null;
   /** Init seed (default 0); give `seed` or `rng`, not both. */
   seed?: number;
-  rng?: Rng;
+  rng?: RngLike;
 }
 
 const OPTION_KEYS = ['inChannels', 'outChannels', 'inputLevels', 'minLevel', 'maxLevel', 'extraConvs', 'reluBeforeExtraConvs', 'norm', 'seed', 'rng'];
@@ -69,7 +69,7 @@ export class Fpn extends Module<tf.Tensor4D[], tf.Tensor4D[]> {
     super();
     checkOptionKeys('Fpn', options, OPTION_KEYS);
     if (options.seed !== undefined && options.rng !== undefined) throw new Error(`Fpn: give 'seed' or 'rng', not both`);
-    const rng = options.rng ?? toRng(options.seed);
+    const rng = options.rng !== undefined ? asRng(options.rng, 'Fpn') : toRng(options.seed);
     const inChannels = options.inChannels;
     this.inputLevels = options.inputLevels ?? [3, 4, 5];
     if (!Array.isArray(inChannels) || inChannels.length !== this.inputLevels.length) {

@@ -13,5 +13,5 @@ export {
 } from './layers.js';
 export { ConvModule, createNorm, type ConvModuleOptions, type NormConfig } from './conv_module.js';
 export { initWeight, initBias, biasInitWithProb, computeFans, type WeightInit, type BiasInit } from './init.js';
-export { createRng, toRng, fillNormal, fillUniform, type Rng, type SeedOrRng } from './rng.js';
+export { createRng, toRng, asRng, fillNormal, fillUniform, type Rng, type RngLike, type UniformSource, type SeedOrRng } from './rng.js';
 export { checkOptionKeys } from './options.js';

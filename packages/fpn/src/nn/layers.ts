@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
 import { initBias, initWeight, type BiasInit, type WeightInit } from './init.js';
-import type { Rng } from './rng.js';
+import { asRng, type RngLike } from './rng.js';
 import { checkOptionKeys, checkNonNegativeInt, checkPositiveInt } from './options.js';
 
 type Pair = number | [number, number];
@@ -30,7 +30,7 @@ export interface Conv2dOptions {
   /** Default 0, or torch's uniform when weightInit is 'torchDefault' (or omitted). */
   biasInit?: BiasInit;
   /** Required: every layer draws its initial weights from the caller's seeded stream. */
-  rng: Rng;
+  rng: RngLike;
 }
 
 const CONV_KEYS = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'bias', 'weightInit', 'biasInit', 'rng'];
@@ -54,7 +54,8 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     super();
     const owner = 'Conv2d';
     checkOptionKeys(owner, options, CONV_KEYS);
-    if (typeof options.rng !== 'function') throw new Error(`${owner}: option 'rng' (a function returning [0, 1)) is required`);
+    if (options.rng === undefined) throw new Error(`${owner}: option 'rng' (a function returning [0, 1) or an object with uniform()) is required`);
+    const rng = asRng(options.rng, owner);
     this.inChannels = checkPositiveInt(owner, 'inChannels', options.inChannels);
     this.outChannels = checkPositiveInt(owner, 'outChannels', options.outChannels);
     this.kernelSize = pair(owner, 'kernelSize', options.kernelSize, false);
@@ -67,9 +68,9 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     const weightInit = options.weightInit ?? { kind: 'torchDefault' };
     const biasInit = options.biasInit ?? (weightInit.kind === 'torchDefault' ? 'torchDefault' : 0);
     const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
-    this.weight = this.registerParameter('weight', initWeight(shape, weightInit, options.rng));
+    this.weight = this.registerParameter('weight', initWeight(shape, weightInit, rng));
     const fanIn = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
-    this.bias = options.bias ?? true ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, options.rng)) : null;
+    this.bias = options.bias ?? true ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, rng)) : null;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {

@@ -9,8 +9,26 @@
 /** A source of uniform floats in [0, 1). Must be deterministic for reproducible weights. */
 export type Rng = () => number;
 
-/** Either a seed (unsigned 32-bit integer) or an rng function. */
-export type SeedOrRng = number | Rng;
+/**
+ * An object with a `uniform()` method returning [0, 1), e.g. @hpf/engine's seeded Rng. Accepted
+ * wherever an rng is, so the engine's streams drive initialisation without fpn depending on it.
+ */
+export interface UniformSource {
+  uniform(): number;
+}
+
+/** An rng function or an object with `uniform()`. */
+export type RngLike = Rng | UniformSource;
+
+/** Either a seed (unsigned 32-bit integer) or an rng. */
+export type SeedOrRng = number | RngLike;
+
+/** The rng function of an RngLike (throws naming `owner` for anything else). */
+export function asRng(rng: RngLike, owner = 'rng'): Rng {
+  if (typeof rng === 'function') return rng;
+  if (rng !== null && typeof rng === 'object' && typeof rng.uniform === 'function') return () => rng.uniform();
+  throw new Error(`${owner}: option 'rng' must be a function returning [0, 1) or an object with uniform(), got ${String(rng)}`);
+}
 
 /**
  * mulberry32: a 32-bit state generator with full period 2^32, good enough for weight init and
@@ -33,8 +51,8 @@ export function createRng(seed: number): Rng {
 /** Accepts a seed or an rng; undefined means seed 0. */
 export function toRng(seedOrRng: SeedOrRng | undefined): Rng {
   if (seedOrRng === undefined) return createRng(0);
-  if (typeof seedOrRng === 'function') return seedOrRng;
-  return createRng(seedOrRng);
+  if (typeof seedOrRng === 'number') return createRng(seedOrRng);
+  return asRng(seedOrRng);
 }
 
 /** Fills `out` with N(mean, std^2) samples (Box-Muller, both outputs used). */
