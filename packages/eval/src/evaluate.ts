@@ -3,6 +3,7 @@ import { buildIndex, type EvalIndex } from './indexing.js';
 import { boxIou } from './iou.js';
 import { MatchScratch, matchImage, type ImageMatchInput } from './match.js';
 import { AREA_LABELS, AREA_RANGES, DEFAULT_MAX_DETS, IOU_THRESHOLDS, RECALL_THRESHOLDS } from './params.js';
+import { stableSortDescending } from './sort.js';
 import { summarizeStats } from './summarize.js';
 import type { CocoDataset, CocoDetection, CocoEvalResult, EvaluateOptions } from './types.js';
 
@@ -21,20 +22,11 @@ function validateOptions(options: EvaluateOptions | undefined): readonly number[
   return [...maxDets];
 }
 
-/**
- * Writes the indices from..to-1 into out[0..], sorted by descending score with ties in input
- * order, as numpy's stable mergesort of -score does.
- */
-function sortByScore(score: Float64Array, from: number, to: number, out: Int32Array): void {
-  const n = to - from;
-  for (let j = 0; j < n; j++) out[j] = from + j;
-  out.subarray(0, n).sort((p, q) => score[q]! - score[p]! || p - q);
-}
-
 /** Buffers reused from one category to the next: no large allocation per category. */
 class CategoryScratch {
   match = new MatchScratch();
   sorted = new Int32Array(0);
+  sortTmp = new Int32Array(0);
   dtArea = new Float64Array(0);
   kept = new Int32Array(0);
   rankOf = new Int32Array(0);
@@ -45,8 +37,7 @@ class CategoryScratch {
   rank = new Int32Array(0);
   words = new Uint32Array(0);
   acc: AccumulateScratch = { tpRecall: new Float64Array(0), tpPrecision: new Float64Array(0), stride: 0, tp: new Int32Array(0), fp: new Int32Array(0) };
-  distinct = new Float64Array(0);
-  bucketStart = new Int32Array(0);
+  orderTmp = new Int32Array(0);
 
   ensureAccumulate(numThr: number, numGt: number): void {
     const acc = this.acc;
@@ -70,49 +61,11 @@ class CategoryScratch {
       this.order = new Int32Array(n);
       this.position = new Int32Array(n);
       this.rank = new Int32Array(n);
-      this.distinct = new Float64Array(n);
-      this.bucketStart = new Int32Array(n + 1);
+      this.orderTmp = new Int32Array(n);
     }
     if (this.words.length < cells * count) this.words = new Uint32Array(cells * this.kept.length);
     if (this.imageFrom.length < numImages + 1) this.imageFrom = new Int32Array(numImages + 1);
   }
-}
-
-/**
- * order[0..count) = indices sorted by descending score, equal scores in index order: a stable
- * sort. The native numeric sort finds the distinct scores, then a counting sort by score rank
- * keeps index order within equal scores; much faster than a comparator sort on 10^5..10^6 items.
- * 0 and -0 are one score, as in numpy's comparison.
- */
-function stableOrderByScore(score: Float64Array, count: number, order: Int32Array, scratch: CategoryScratch): void {
-  const sortedScores = scratch.distinct.subarray(0, count);
-  sortedScores.set(score.subarray(0, count));
-  sortedScores.sort();
-  // Distinct values, ascending, compacted in place at [0..u).
-  let u = 0;
-  for (let n = 0; n < count; n++) {
-    const v = sortedScores[n]!;
-    if (u === 0 || v !== sortedScores[u - 1]!) sortedScores[u++] = v;
-  }
-  const start = scratch.bucketStart;
-  start.fill(0, 0, u + 1);
-  const bucketOf = scratch.position; // reused: overwritten by the caller afterwards
-  for (let n = 0; n < count; n++) {
-    const v = score[n]!;
-    let lo = 0;
-    let hi = u - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sortedScores[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
-    // Bucket 0 holds the highest score.
-    const bucket = u - 1 - lo;
-    bucketOf[n] = bucket;
-    start[bucket + 1]!++;
-  }
-  for (let b = 0; b < u; b++) start[b + 1]! += start[b]!;
-  for (let n = 0; n < count; n++) order[start[bucketOf[n]!]!++] = n;
 }
 
 /**
@@ -141,9 +94,14 @@ function evaluateCategory(index: EvalIndex, k: number, maxDetLast: number, layou
     const from = dt.start[b]!;
     const to = dt.start[b + 1]!;
     if (to - from === 0) continue;
-    if (scratch.sorted.length < to - from) scratch.sorted = new Int32Array(to - from);
+    if (scratch.sorted.length < to - from) {
+      scratch.sorted = new Int32Array(to - from);
+      scratch.sortTmp = new Int32Array(to - from);
+    }
     const sorted = scratch.sorted;
-    sortByScore(dt.score, from, to, sorted);
+    // Descending score, ties in input order (numpy's stable mergesort of -score).
+    for (let n = 0; n < to - from; n++) sorted[n] = from + n;
+    stableSortDescending(dt.score, sorted, to - from, scratch.sortTmp);
     const keep = Math.min(to - from, maxDetLast);
     for (let r = 0; r < keep; r++) {
       kept[j] = sorted[r]!;
@@ -157,7 +115,8 @@ function evaluateCategory(index: EvalIndex, k: number, maxDetLast: number, layou
   const keptScore = scratch.keptScore;
   for (let n = 0; n < count; n++) keptScore[n] = dt.score[kept[n]!]!;
   const order = scratch.order;
-  stableOrderByScore(keptScore, count, order, scratch);
+  for (let n = 0; n < count; n++) order[n] = n;
+  stableSortDescending(keptScore, order, count, scratch.orderTmp);
   const position = scratch.position;
   const rank = scratch.rank;
   for (let s = 0; s < count; s++) {
