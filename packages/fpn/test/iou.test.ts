@@ -77,6 +77,7 @@ describe('boxIoU', () => {
     r.dispose();
     expect(() => boxIoU(tf.zeros([3, 5]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D)).toThrow(/a must have shape \[N, 4\], got \[3, 5\]/);
     expect(() => boxIoU(tf.zeros([3, 4]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D, 'dice' as never)).toThrow(/mode/);
+    expect(() => boxIoU(tf.zeros([3, 4]) as tf.Tensor2D, tf.zeros([2, 4]) as tf.Tensor2D, 'iou', 0)).toThrow(/eps must be a positive/);
   });
 
   it('does not leak tensors', () => {

@@ -1,4 +1,4 @@
-import { checkIoUMode, type IoUMode } from './iou.js';
+import { checkEps, checkIoUMode, type IoUMode } from './iou.js';
 
 // Plain-array twins of the tensor box ops, for CPU-side work that carries no gradient
 // (assigners, post-processing bookkeeping). Boxes are flat Float32Arrays of N * 4.
@@ -16,6 +16,7 @@ export function boxIoUArray(a: Float32Array, b: Float32Array, mode: IoUMode = 'i
   const n = checkBoxArray(where, 'a', a);
   const m = checkBoxArray(where, 'b', b);
   checkIoUMode(where, mode);
+  checkEps(where, eps);
   const out = new Float32Array(n * m);
   for (let i = 0; i < n; i++) {
     const ax1 = a[4 * i]!, ay1 = a[4 * i + 1]!, ax2 = a[4 * i + 2]!, ay2 = a[4 * i + 3]!;

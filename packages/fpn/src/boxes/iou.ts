@@ -9,6 +9,10 @@ export type IoUMode = 'iou' | 'iof' | 'giou';
 
 const MODES: readonly IoUMode[] = ['iou', 'iof', 'giou'];
 
+export function checkEps(where: string, eps: number): void {
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`${where}: eps must be a positive finite number, got ${eps}`);
+}
+
 export function checkIoUMode(where: string, mode: string): asserts mode is IoUMode {
   if (!MODES.includes(mode as IoUMode)) throw new Error(`${where}: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
 }
@@ -23,6 +27,7 @@ export function boxIoU(a: tf.Tensor2D, b: tf.Tensor2D, mode: IoUMode = 'iou', ep
   checkMatrix(where, 'a', a, 4);
   checkMatrix(where, 'b', b, 4);
   checkIoUMode(where, mode);
+  checkEps(where, eps);
   return tf.tidy(() => {
     const [ax1, ay1, ax2, ay2] = tf.unstack(a, 1).map((t) => tf.expandDims(t, 1)); // [N, 1]
     const [bx1, by1, bx2, by2] = tf.unstack(b, 1).map((t) => tf.expandDims(t, 0)); // [1, M]
