@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ASSIGN_BACKGROUND as BG, ASSIGN_IGNORE as IG, maxIoUAssign } from '../src/index.js';
-import { loadFixture, flat } from './fixtures/geometry/reference.js';
+import { flat, iou64, loadFixture, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 const C = 5;
 
@@ -106,6 +106,52 @@ describe('maxIoUAssign vs torchvision Matcher', () => {
         { numClasses: 1, posIouThr: c.high, negIouThr: c.low, matchLowQuality: c.allow_low_quality_matches, lowQualityStyle: 'torchvision' },
       );
       expect(Array.from(a.gtIndex)).toEqual(c.matches);
+    }
+  });
+});
+
+/** mmdetection's MaxIoUAssigner.assign_wrt_overlaps, transcribed in float64 for the test. */
+function mmdetAssign64(priors: Box64[], gts: Box64[], pos: number, neg: number, minPos: number, assignAll: boolean): number[] {
+  const ov = gts.map((g) => priors.map((p) => iou64(p, g))); // [G, N]
+  const assigned = priors.map(() => IG);
+  priors.forEach((_, i) => {
+    let best = -Infinity;
+    let arg = 0;
+    ov.forEach((row, g) => {
+      if (row[i]! > best) {
+        best = row[i]!;
+        arg = g;
+      }
+    });
+    if (best >= 0 && best < neg) assigned[i] = BG;
+    if (best >= pos) assigned[i] = arg;
+  });
+  ov.forEach((row, g) => {
+    const gtMax = Math.max(...row);
+    if (gtMax < minPos) return;
+    if (assignAll) row.forEach((v, i) => v === gtMax && (assigned[i] = g));
+    else assigned[row.indexOf(gtMax)] = g;
+  });
+  return assigned;
+}
+
+describe('maxIoUAssign vs a float64 mmdetection transcription', () => {
+  it('agrees on random priors and gts for several settings', () => {
+    const rand = rng(31);
+    for (const [pos, neg, minPos, assignAll] of [
+      [0.5, 0.4, 0, true],
+      [0.6, 0.3, 0.2, false],
+      [0.4, 0.4, 0.1, true],
+    ] as const) {
+      const priors = randomBoxes(rand, 300, 80, 30);
+      const gts = randomBoxes(rand, 7, 80, 30);
+      const want = mmdetAssign64(priors, gts, pos, neg, minPos, assignAll);
+      const got = maxIoUAssign(
+        { priors: flat(priors), gtBoxes: flat(gts), gtLabels: gts.map((_, g) => g % C) },
+        { numClasses: C, posIouThr: pos, negIouThr: neg, minPosIou: minPos, gtMaxAssignAll: assignAll },
+      );
+      expect(Array.from(got.gtIndex)).toEqual(want);
+      expect(got.numPositive).toBeGreaterThan(5);
     }
   });
 });
