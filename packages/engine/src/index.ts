@@ -4,6 +4,7 @@ export {
   registerWasmTrainingKernels,
   WASM_MISSING_KERNELS,
   WASM_REPLACED_KERNELS,
+  type RegisterWasmKernelsOptions,
   type WasmKernelRegistration,
 } from './kernels/register.js';
 export { conv2dFilterGradient, type FilterGradientGeometry } from './kernels/conv2d-backprop-filter.js';

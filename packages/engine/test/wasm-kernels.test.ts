@@ -134,6 +134,21 @@ describe('Conv2DBackpropInput on wasm (XNNPACK-based replacement)', () => {
   });
 });
 
+describe('registerWasmTrainingKernels', () => {
+  it('can put the native Conv2DBackpropInput back and replace it again', () => {
+    const engineKernel = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
+    expect(registerWasmTrainingKernels({ replaceSlowKernels: false }).replaced).toEqual([]);
+    const native = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
+    expect(native).not.toBe(engineKernel);
+    expect(registerWasmTrainingKernels()).toEqual({
+      added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
+      replaced: ['Conv2DBackpropInput'],
+    });
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(engineKernel);
+    expect(() => registerWasmTrainingKernels({ replace: true } as never)).toThrow(/unknown option 'replace'/);
+  });
+});
+
 describe('UnsortedSegmentSum on wasm', () => {
   const ids = (n: number, lo: number, hi: number, seed: number): Int32Array =>
     Int32Array.from(lcgValues(n, seed), (v) => lo + Math.floor(((v + 1) / 2) * (hi - lo)));

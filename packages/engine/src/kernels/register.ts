@@ -20,20 +20,44 @@ const ours = new Set<KernelConfig['kernelFunc']>([...WASM_MISSING_KERNELS, ...WA
 
 const isActive = (config: KernelConfig): boolean => getKernel(config.kernelName, 'wasm')?.kernelFunc === config.kernelFunc;
 
+/** The backend's own kernels that a replacement displaced, to put back on request. */
+const displaced = new Map<string, KernelConfig>();
+
+export interface RegisterWasmKernelsOptions {
+  /**
+   * Swap the slow native kernels (WASM_REPLACED_KERNELS) for the engine's (default true). False
+   * restores the native ones, e.g. to benchmark against them.
+   */
+  replaceSlowKernels?: boolean;
+}
+
 /**
  * Registers the wasm training kernels: the missing ones (left alone if a future backend provides
  * them) and the faster replacements. Idempotent; call before or after `tf.setBackend('wasm')`.
  * Returns the engine kernels that are active afterwards.
  */
-export function registerWasmTrainingKernels(): WasmKernelRegistration {
+export function registerWasmTrainingKernels(options: RegisterWasmKernelsOptions = {}): WasmKernelRegistration {
+  for (const key of Object.keys(options)) {
+    if (key !== 'replaceSlowKernels') throw new Error(`registerWasmTrainingKernels: unknown option '${key}'`);
+  }
+  const { replaceSlowKernels = true } = options;
   for (const config of WASM_MISSING_KERNELS) {
     if (getKernel(config.kernelName, 'wasm') === undefined) registerKernel(config);
   }
   for (const config of WASM_REPLACED_KERNELS) {
     const current = getKernel(config.kernelName, 'wasm');
-    if (current !== undefined && ours.has(current.kernelFunc)) continue;
-    if (current !== undefined) unregisterKernel(config.kernelName, 'wasm');
-    registerKernel(config);
+    const oursActive = current !== undefined && ours.has(current.kernelFunc);
+    if (replaceSlowKernels && !oursActive) {
+      if (current !== undefined) {
+        displaced.set(config.kernelName, current);
+        unregisterKernel(config.kernelName, 'wasm');
+      }
+      registerKernel(config);
+    } else if (!replaceSlowKernels && oursActive) {
+      unregisterKernel(config.kernelName, 'wasm');
+      const native = displaced.get(config.kernelName);
+      if (native !== undefined) registerKernel(native);
+    }
   }
   return {
     added: WASM_MISSING_KERNELS.filter(isActive).map((k) => k.kernelName),
