@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNumber } from './checks.js';
-import { checkLabelTargets, focalFromTerms, focalTerms, type LabelTargets } from './focal.js';
+import { checkLabelTargets, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets, type LabelTerms } from './focal.js';
 import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options.js';
 import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
 import { checkVarifocalTargets, varifocalFromTerms, varifocalTerms, type VarifocalTargets } from './varifocal.js';
@@ -56,12 +56,18 @@ export interface HpfVarifocalOptions extends HpfLossOptions {
 interface LevelWork {
   /** Elementwise weighted loss of the level for a given (gamma, alpha). */
   loss(gamma: number, alpha: number): tf.Tensor;
-  /** [N, C] -log sigmoid(z) wherever `mask` is 1 (other entries are masked out). */
+  /** -log sigmoid(z) wherever `mask` is 1 (other entries are masked out). */
   nll: tf.Tensor;
-  /** [N, C] 1 at the counted positive entries. */
+  /** 1 at the counted positives, 0 elsewhere; same shape as `nll`. */
   mask: tf.Tensor;
   /** Scalar number of counted positives. */
   count: tf.Tensor;
+}
+
+/** Statistic inputs of a label-based level: O(N) work on each prior's own-class logit. */
+function labelStatistic(logits: tf.Tensor2D, terms: LabelTerms): Omit<LevelWork, 'loss'> {
+  const own = ownClassLogits(logits, terms.countedLabels);
+  return { nll: tf.softplus(tf.neg(own.logits)), mask: own.positives, count: tf.sum(own.positives) };
 }
 
 /**
@@ -109,13 +115,7 @@ export class ProgressiveFocus {
     return this.run('focal', levels.length, options, where, (index) => {
       const level = levels[index]!;
       const terms = focalTerms(level, level.logits.shape[1]);
-      return {
-        loss: (gamma, alpha) => focalFromTerms(terms, gamma, alpha),
-        // at a positive entry BCE(z, 1) = softplus(-z) = -log sigmoid(z): no extra softplus
-        nll: terms.bce,
-        mask: terms.targets,
-        count: tf.sum(terms.positives),
-      };
+      return { loss: (gamma, alpha) => focalFromTerms(terms, gamma, alpha), ...labelStatistic(level.logits, terms) };
     });
   }
 
@@ -126,12 +126,7 @@ export class ProgressiveFocus {
     return this.run('quality-focal', levels.length, options, where, (index) => {
       const level = levels[index]!;
       const terms = qualityTerms(level, level.logits.shape[1]);
-      return {
-        loss: (beta) => qualityFromTerms(terms, level.logits, beta),
-        nll: tf.sub(terms.softplusLogits, level.logits),
-        mask: terms.targets,
-        count: tf.sum(terms.positives),
-      };
+      return { loss: (beta) => qualityFromTerms(terms, level.logits, beta), ...labelStatistic(level.logits, terms) };
     });
   }
 
