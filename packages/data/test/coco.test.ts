@@ -203,3 +203,15 @@ describe('malformed JSON positions', () => {
     expect(() => readCocoDataset(dir)).toThrow(new RegExp(`malformed JSON at position ${pos} \\(line 1, column ${pos + 1}\\)`));
   });
 });
+
+describe('writer validation', () => {
+  it('rejects unknown categories, bad boxes and wrong pixel buffers by file name', () => {
+    const writer = new CocoFolderWriter(tempDir(), categories);
+    expect(() => writer.addImage('a.png', png, [{ bbox: [0, 0, 1, 1], categoryId: 4 }])).toThrow(/a\.png: unknown categoryId 4/);
+    expect(() => writer.addImage('a.png', png, [{ bbox: [0, -1, 1, 1], categoryId: 3 }])).toThrow(/a\.png: bbox must be 4 finite non-negative numbers, got \[0, -1, 1, 1\]/);
+    expect(() => writer.addImage('a.png', { width: 3, height: 2, data: new Uint8Array(5) }, [])).toThrow(/a\.png: RGB data has 5 bytes, expected 3x2x3 = 18/);
+    expect(() => new CocoFolderWriter(tempDir(), categories, { quality: 3 } as never)).toThrow(/unknown option "quality"/);
+    writer.finish();
+    expect(() => writer.addImage('b.png', png, [])).toThrow(/addImage after finish/);
+  });
+});

@@ -39,3 +39,13 @@ describe('image codecs', () => {
     expect(Array.from(flipImageHorizontal(flipped).data)).toEqual(Array.from(tiny.data));
   });
 });
+
+describe('PNG colour types', () => {
+  it('a grayscale PNG decodes to R = G = B', async () => {
+    const { PNG } = await import('pngjs');
+    const png = new PNG({ width: 2, height: 1 });
+    png.data = Buffer.from([0, 0, 0, 255, 200, 200, 200, 255]);
+    const bytes = PNG.sync.write(png, { colorType: 0, inputColorType: 6 });
+    expect(Array.from(decodeImage(bytes, 'g.png').data)).toEqual([0, 0, 0, 200, 200, 200]);
+  });
+});

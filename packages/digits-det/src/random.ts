@@ -14,6 +14,13 @@ export class Random {
   int(lo: number, hi: number): number {
     return lo + Math.floor(uniform01(this.rng) * (hi - lo + 1));
   }
+  /**
+   * Uniform in [-1, 1) from a single 32-bit draw: for per-pixel grain, where 32 bits are plenty
+   * and the two draws of a 53-bit float would double the cost of the hottest loop.
+   */
+  signed(): number {
+    return this.rng.next() / 2147483648;
+  }
   chance(p: number): boolean {
     return uniform01(this.rng) < p;
   }

@@ -33,7 +33,7 @@ export function paintBackground(rng: Random, size: number): Canvas {
   for (let i = 0; i < blotches; i++) paintBlotch(rng, canvas, rng.colour(), rng.uniform(0.25, 0.8));
   const grain = rng.uniform(0, 14);
   const d = canvas.data;
-  for (let p = 0; p < d.length; p++) d[p] = d[p]! + (rng.uniform() - 0.5) * 2 * grain;
+  for (let p = 0; p < d.length; p++) d[p] = d[p]! + rng.signed() * grain;
   return canvas;
 }
 
