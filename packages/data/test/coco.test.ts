@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CocoFolderWriter, CocoFormatError, formatSummary, loadImage, readCocoDataset, writeCocoFolder, type CocoInstances } from '../src/index.js';
@@ -213,5 +213,18 @@ describe('writer validation', () => {
     expect(() => new CocoFolderWriter(tempDir(), categories, { quality: 3 } as never)).toThrow(/unknown option "quality"/);
     writer.finish();
     expect(() => writer.addImage('b.png', png, [])).toThrow(/addImage after finish/);
+  });
+});
+
+describe('COCO 2017 layout', () => {
+  it('reads annotations/x.json with images in a sibling folder', () => {
+    const dir = tempDir();
+    writeCocoFolder(join(dir, 'train2017'), { ...base(), annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 2, 1] }] }, () => png);
+    const json = readFileSync(join(dir, 'train2017', 'instances.json'), 'utf8');
+    mkdirSync(join(dir, 'annotations'));
+    writeFileSync(join(dir, 'annotations', 'instances_train2017.json'), json);
+    const ds = readCocoDataset(dir, { annotationFile: 'annotations/instances_train2017.json', imageDir: 'train2017' });
+    expect(ds.images[0]!.path).toBe(join(dir, 'train2017', 'a.png'));
+    expect(Array.from(loadImage(ds, ds.images[0]!).data)).toEqual(Array.from(png.data));
   });
 });
