@@ -70,7 +70,7 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
     this.weight = this.registerParameter('weight', initWeight(shape, weightInit, rng));
     const fanIn = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
-    this.bias = options.bias ?? true ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, rng)) : null;
+    this.bias = (options.bias ?? true) ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, rng)) : null;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
