@@ -17,6 +17,7 @@ export {
 export {
   ProgressiveFocus,
   type FocusedLoss,
+  type FocusInput,
   type HpfLossOptions,
   type HpfResult,
   type HpfStep,

@@ -5,8 +5,8 @@ import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options
 import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
 import { checkVarifocalTargets, varifocalFromTerms, varifocalTerms, type VarifocalTargets } from './varifocal.js';
 
-/** Which loss the progressive focus drives. */
-export type FocusedLoss = 'focal' | 'quality-focal' | 'varifocal';
+/** Which loss the progressive focus drives ('custom': `levelFocus`, the caller builds the loss). */
+export type FocusedLoss = 'focal' | 'quality-focal' | 'varifocal' | 'custom';
 
 /** What one level did in one iteration. Plain numbers, safe to keep and serialise. */
 export interface LevelStats {
@@ -45,6 +45,12 @@ export interface HpfLossOptions {
   avgFactor?: number;
   /** 'mean' (default: divide by avgFactor, or by the element count without one) or 'sum'. */
   reduction?: 'mean' | 'sum';
+}
+
+/** Positives of one level for `levelFocus`: logits and a same-shape 0/1 mask of the positives. */
+export interface FocusInput {
+  logits: tf.Tensor;
+  positives: tf.Tensor;
 }
 
 export interface HpfVarifocalOptions extends HpfLossOptions {
@@ -147,6 +153,54 @@ export class ProgressiveFocus {
     });
   }
 
+  /**
+   * Only the focus: per-level statistic, gamma_l and alpha_l (one `dataSync()`), recorded in the
+   * history like a loss call, for a loss this class does not build (e.g. FreeAnchor's negative bag
+   * loss or PAA's focal loss): the caller decides which logits count as positives and builds its loss
+   * with the returned plain numbers. Nothing here is differentiated; no tensor is returned.
+   */
+  levelFocus(levels: readonly FocusInput[], options: { withAlpha?: boolean } = {}): LevelStats[] {
+    const where = 'ProgressiveFocus.levelFocus';
+    this.checkLevels(levels, where, (level, at) => {
+      if (level.logits.shape.join() !== level.positives.shape.join()) {
+        throw new Error(`${at}: positives must have the shape of logits [${level.logits.shape.join(', ')}], got [${level.positives.shape.join(', ')}]`);
+      }
+    });
+    const withAlpha = options.withAlpha ?? true;
+    this.checkAlpha(withAlpha, where);
+    let stats: LevelStats[] = [];
+    tf.tidy(() => {
+      stats = this.measure(
+        levels.map((level) => {
+          const mask = tf.cast(level.positives, 'float32');
+          return { nll: tf.softplus(tf.neg(level.logits)), mask, count: tf.sum(mask) };
+        }),
+        withAlpha,
+      );
+    });
+    this.record('custom', stats);
+    return stats;
+  }
+
+  private checkAlpha(hasAlpha: boolean, where: string): void {
+    const { mode, gamma0, delta } = this.options;
+    const lowest = mode === 'off' ? gamma0 : gamma0 - delta;
+    if (hasAlpha && lowest <= 0) {
+      throw new Error(`${where}: alpha = w / gamma needs gamma > 0, but gamma can reach ${lowest} (gamma0 = ${gamma0}, delta = ${delta})`);
+    }
+  }
+
+  /** Statistic sums of every level, read back with the call's one `dataSync()`, turned into stats. */
+  private measure(work: ReadonlyArray<Omit<LevelWork, 'loss'>>, hasAlpha: boolean): LevelStats[] {
+    const sums = work.map((w) => this.positiveSums(w));
+    return this.focus(tf.stack(sums).dataSync(), work.length, hasAlpha);
+  }
+
+  private record(kind: FocusedLoss, levels: LevelStats[]): void {
+    this.records.push({ step: this.steps++, loss: kind, mode: this.options.mode, levels });
+    while (this.records.length > this.options.historyLimit) this.records.shift();
+  }
+
   private checkLevels<T>(levels: readonly T[], where: string, check: (level: T, at: string) => void): void {
     if (!Array.isArray(levels) || levels.length === 0) throw new Error(`${where}: levels must be a non-empty array`);
     levels.forEach((level, index) => check(level, `${where} level ${index}`));
@@ -169,18 +223,12 @@ export class ProgressiveFocus {
       if (reduction === 'sum') throw new Error(`${where}: avgFactor cannot be used with reduction 'sum'`);
     }
     const hasAlpha = kind !== 'quality-focal';
-    const { mode, gamma0, delta } = this.options;
-    const lowest = mode === 'off' ? gamma0 : gamma0 - delta;
-    if (hasAlpha && lowest <= 0) {
-      throw new Error(`${where}: alpha = w / gamma needs gamma > 0, but gamma can reach ${lowest} (gamma0 = ${gamma0}, delta = ${delta})`);
-    }
+    this.checkAlpha(hasAlpha, where);
 
     let levels: LevelStats[] = [];
     const loss = tf.tidy(() => {
       const work = Array.from({ length: numLevels }, (_, index) => prepare(index));
-      const sums = work.map((w) => this.positiveSums(w));
-      // The one device-to-host read of the call: [levels, 3] sums behind the statistic.
-      levels = this.focus(tf.stack(sums).dataSync(), numLevels, hasAlpha);
+      levels = this.measure(work, hasAlpha);
       const levelLosses = work.map((w, index) => w.loss(levels[index]!.gamma, levels[index]!.alpha ?? 0));
       const sum = levelLosses.length === 1 ? tf.sum(levelLosses[0]!) : tf.addN(levelLosses.map((l) => tf.sum(l)));
       if (reduction === 'sum') return sum;
@@ -188,13 +236,12 @@ export class ProgressiveFocus {
       return tf.div(sum, divisor);
     }) as tf.Scalar;
 
-    this.records.push({ step: this.steps++, loss: kind, mode, levels });
-    while (this.records.length > this.options.historyLimit) this.records.shift();
+    this.record(kind, levels);
     return { loss, levels };
   }
 
   /** [sum of nll over positives, count, sum of sigmoid(z) over positives (only if needed)]. */
-  private positiveSums(work: LevelWork): tf.Tensor1D {
+  private positiveSums(work: Omit<LevelWork, 'loss'>): tf.Tensor1D {
     const nllSum = tf.sum(tf.mul(work.nll, work.mask));
     const probabilitySum = this.options.statistic === 'nll-of-mean' ? tf.sum(tf.mul(tf.exp(tf.neg(work.nll)), work.mask)) : tf.scalar(0);
     return tf.stack([nllSum, work.count, probabilitySum]) as tf.Tensor1D;

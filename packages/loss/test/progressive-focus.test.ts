@@ -143,6 +143,10 @@ describe('ProgressiveFocus.focalLoss', () => {
     const ref = tf.div(tf.addN(levels.map((l) => sigmoidFocalLoss(l, { reduction: 'sum' }))), 2);
     expect(off.loss.dataSync()[0]).toBe(ref.dataSync()[0]);
     expect(off.levels.map((s) => [s.gamma, s.alpha, s.focusStatistic])).toEqual([[2, 0.25, null], [2, 0.25, null], [2, 0.25, null]]);
+    const total = tf.addN(levels.map((l) => sigmoidFocalLoss(l, { reduction: 'sum' })));
+    expect(new ProgressiveFocus({ mode: 'off' }).focalLoss(levels, { reduction: 'sum' }).loss.dataSync()[0]).toBe(total.dataSync()[0]);
+    const elements = sum(plain.map((p) => p.logits.length));
+    expectClose(new ProgressiveFocus({ mode: 'off' }).focalLoss(levels).loss.dataSync(), total.dataSync()[0]! / elements);
     // the statistic is still measured for plotting
     expectClose(off.levels.map((s) => s.statistic!), plain.map((p) => statisticRef(positiveLogits(p), 'mean-nll')!));
     disposeLevels(levels);
@@ -350,5 +354,26 @@ describe('ProgressiveFocus.qualityFocalLoss and varifocalLoss', () => {
     // delta = 0 with w = 0.75 * 2: exactly the static VFL defaults
     const exact = new ProgressiveFocus({ w: 1.5, delta: 0 }).varifocalLoss([levels[1]!], { avgFactor: 5 }).loss;
     expect(exact.dataSync()[0]).toBe(varifocalLoss(levels[1]!, { avgFactor: 5 }).dataSync()[0]);
+  });
+});
+
+describe('ProgressiveFocus.levelFocus', () => {
+  it('gives gamma_l and alpha_l from caller-chosen positives, recorded as a custom step', () => {
+    const focus = new ProgressiveFocus({ delta: 1 });
+    const z0 = [0.5, -2, 3, -0.25];
+    const m0 = [1, 1, 0, 1];
+    const z1 = [[1, 2], [-3, 0]];
+    const stats = focus.levelFocus([
+      { logits: tf.tensor1d(z0), positives: tf.tensor1d(m0, 'bool') },
+      { logits: tf.tensor2d(z1), positives: tf.zeros([2, 2]) },
+    ]);
+    const s0 = statisticRef(z0.filter((_, k) => m0[k] === 1), 'mean-nll')!;
+    expectClose(stats[0]!.statistic!, s0);
+    expectClose(stats[0]!.gamma, clip(s0, 1, 3));
+    expectClose(stats[0]!.alpha!, 0.5 / clip(s0, 1, 3));
+    expect(stats[1]).toMatchObject({ numPositives: 0, statistic: null, gamma: 2, alpha: 0.25 });
+    expect(focus.history[0]).toMatchObject({ step: 0, loss: 'custom' });
+    expect(focus.levelFocus([{ logits: tf.tensor1d([1]), positives: tf.ones([1]) }], { withAlpha: false })[0]!.alpha).toBeNull();
+    expect(() => focus.levelFocus([{ logits: tf.tensor1d([1, 2]), positives: tf.ones([3]) }])).toThrow(/level 0: positives must have the shape of logits \[2\], got \[3\]/);
   });
 });
