@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectMatrix, expectVector } from './checks.js';
+import { expectMatrix, expectVector, rejectUnknownKeys } from './checks.js';
 import { oneHotFloat } from './one-hot.js';
-import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 export interface DistributionFocalLossOptions extends ReduceOptions {
   /** [N] float32 weights; default all ones. */
@@ -24,6 +24,7 @@ export function distributionFocalLoss(
   options: DistributionFocalLossOptions = {},
 ): tf.Tensor {
   const where = 'distributionFocalLoss';
+  rejectUnknownKeys(options, ['weights', ...REDUCE_KEYS], where);
   const [n, bins] = expectMatrix(logits, 'logits', where);
   expectVector(targets, n, 'targets', where);
   if (options.weights !== undefined) expectVector(options.weights, n, 'weights', where);

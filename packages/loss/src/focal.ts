@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectDtype, expectMatrix, expectNumber, expectVector } from './checks.js';
+import { expectDtype, expectMatrix, expectNumber, expectVector, rejectUnknownKeys } from './checks.js';
 import { oneHotFloat } from './one-hot.js';
-import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** Inputs of one level (or one flattened batch) of a label-based classification loss. */
 export interface LabelTargets {
@@ -123,6 +123,7 @@ export interface SigmoidFocalLossOptions extends ReduceOptions {
  */
 export function sigmoidFocalLoss(input: LabelTargets, options: SigmoidFocalLossOptions = {}): tf.Tensor {
   const where = 'sigmoidFocalLoss';
+  rejectUnknownKeys(options, ['gamma', 'alpha', ...REDUCE_KEYS], where);
   const [, numClasses] = checkLabelTargets(input, where);
   const { reduction } = checkReduceOptions(where, options);
   const gamma = expectNumber(options.gamma ?? 2, 'gamma', where, 0);

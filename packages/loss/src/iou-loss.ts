@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { alignedBoxIoU } from './box-iou.js';
-import { expectNumber, expectVector } from './checks.js';
-import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+import { expectNumber, expectVector, rejectUnknownKeys } from './checks.js';
+import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 export interface BoxLossOptions extends ReduceOptions {
   /** [N] float32 weights; default all ones. */
@@ -33,6 +33,7 @@ function checkBoxLoss(pred: tf.Tensor2D, options: BoxLossOptions, where: string)
  */
 export function iouLoss(pred: tf.Tensor2D, target: tf.Tensor2D, options: IoULossOptions = {}): tf.Tensor {
   const where = 'iouLoss';
+  rejectUnknownKeys(options, ['mode', 'eps', 'weights', ...REDUCE_KEYS], where);
   const mode = options.mode ?? 'log';
   if (mode !== 'log' && mode !== 'linear' && mode !== 'square') {
     throw new Error(`${where}: mode must be 'log', 'linear' or 'square', got '${String(mode)}'`);
@@ -59,6 +60,7 @@ export interface GIoULossOptions extends BoxLossOptions {
  */
 export function giouLoss(pred: tf.Tensor2D, target: tf.Tensor2D, options: GIoULossOptions = {}): tf.Tensor {
   const where = 'giouLoss';
+  rejectUnknownKeys(options, ['eps', 'weights', ...REDUCE_KEYS], where);
   const eps = expectNumber(options.eps ?? 1e-7, 'eps', where, 0, true);
   checkBoxLoss(pred, options, where);
   const { reduction } = checkReduceOptions(where, options);

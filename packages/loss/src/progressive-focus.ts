@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectNumber } from './checks.js';
+import { expectNumber, rejectUnknownKeys } from './checks.js';
 import { checkLabelTargets, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets, type LabelTerms } from './focal.js';
 import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options.js';
 import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
@@ -81,9 +81,9 @@ function labelStatistic(logits: tf.Tensor2D, terms: LabelTerms): Omit<LevelWork,
  *
  * Each call takes the per-level inputs of one iteration and:
  * 1. counts the positives P_l (foreground label, weight > 0) of each level,
- * 2. computes s_l = mean over P_l of -log sigmoid(z) (or -log of the mean sigmoid) — the loss tensors
- *    that already exist are reused and the statistic is read back with one `dataSync()` of a small
- *    [levels, 3] tensor per call, so it carries no gradient,
+ * 2. computes s_l = mean over P_l of -log sigmoid(z) (or -log of the mean sigmoid), reading the
+ *    per-level sums back with one `dataSync()` of a small [levels, 3] tensor per call (the call's
+ *    only sync), so gamma_l and alpha_l are plain numbers and the statistic carries no gradient,
  * 3. sets gamma_l = clip(s_l, gamma0 - delta, gamma0 + delta) (gamma0 for an empty level),
  *    alpha_l = w / gamma_l,
  * 4. returns the sum of the level losses divided by `avgFactor`, plus the per-level numbers, which
@@ -166,6 +166,7 @@ export class ProgressiveFocus {
         throw new Error(`${at}: positives must have the shape of logits [${level.logits.shape.join(', ')}], got [${level.positives.shape.join(', ')}]`);
       }
     });
+    rejectUnknownKeys(options, ['withAlpha'], where);
     const withAlpha = options.withAlpha ?? true;
     this.checkAlpha(withAlpha, where);
     let stats: LevelStats[] = [];
@@ -213,6 +214,7 @@ export class ProgressiveFocus {
     where: string,
     prepare: (index: number) => LevelWork,
   ): HpfResult {
+    rejectUnknownKeys(options, kind === 'varifocal' ? ['avgFactor', 'reduction', 'iouWeighted'] : ['avgFactor', 'reduction'], where);
     const reduction = options.reduction ?? 'mean';
     if (reduction !== 'mean' && reduction !== 'sum') {
       throw new Error(`${where}: reduction must be 'mean' or 'sum' (use the functional losses for 'none'), got '${String(reduction)}'`);

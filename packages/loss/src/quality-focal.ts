@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectNumber, expectVector } from './checks.js';
+import { expectNumber, expectVector, rejectUnknownKeys } from './checks.js';
 import { checkLabelTargets, labelTerms, type LabelTargets, type LabelTerms } from './focal.js';
-import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** QFL inputs: labels as for focal loss plus the IoU quality of each prior's box. */
 export interface QualityTargets extends LabelTargets {
@@ -59,6 +59,7 @@ export interface QualityFocalLossOptions extends ReduceOptions {
  */
 export function qualityFocalLoss(input: QualityTargets, options: QualityFocalLossOptions = {}): tf.Tensor {
   const where = 'qualityFocalLoss';
+  rejectUnknownKeys(options, ['beta', ...REDUCE_KEYS], where);
   const [, numClasses] = checkQualityTargets(input, where);
   const { reduction } = checkReduceOptions(where, options);
   const beta = expectNumber(options.beta ?? 2, 'beta', where, 0);

@@ -16,6 +16,8 @@ export interface ReduceOptions {
 }
 
 const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
+/** Option names of ReduceOptions, for unknown-option checks. */
+export const REDUCE_KEYS = ['reduction', 'avgFactor'] as const;
 
 /** Throws a clear Error for an unknown reduction or a non-positive avgFactor. */
 export function checkReduceOptions(where: string, options: ReduceOptions): Required<Pick<ReduceOptions, 'reduction'>> {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectMatrix, expectNumber, expectShape, expectVector } from './checks.js';
-import { checkReduceOptions, reduceLoss, type ReduceOptions } from './reduce.js';
+import { expectMatrix, expectNumber, expectShape, expectVector, rejectUnknownKeys } from './checks.js';
+import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** VFL inputs (mmdetection's VFNet): an IoU-valued target per (prior, class). */
 export interface VarifocalTargets {
@@ -75,6 +75,7 @@ export interface VarifocalLossOptions extends ReduceOptions {
  */
 export function varifocalLoss(input: VarifocalTargets, options: VarifocalLossOptions = {}): tf.Tensor {
   const where = 'varifocalLoss';
+  rejectUnknownKeys(options, ['gamma', 'alpha', 'iouWeighted', ...REDUCE_KEYS], where);
   checkVarifocalTargets(input, where);
   const { reduction } = checkReduceOptions(where, options);
   const gamma = expectNumber(options.gamma ?? 2, 'gamma', where, 0);

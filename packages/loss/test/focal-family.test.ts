@@ -90,6 +90,8 @@ describe('sigmoidFocalLoss', () => {
     expect(() => sigmoidFocalLoss(inp, { reduction: 'max' as 'sum' })).toThrow(/reduction must be one of/);
     expect(() => sigmoidFocalLoss(inp, { reduction: 'sum', avgFactor: 2 })).toThrow(/avgFactor cannot be used with reduction 'sum'/);
     expect(() => sigmoidFocalLoss(inp, { avgFactor: 0 })).toThrow(/avgFactor must be a positive finite number/);
+    expect(() => sigmoidFocalLoss(inp, { gama: 2 } as never)).toThrow(/sigmoidFocalLoss: unknown option 'gama'/);
+    expect(() => varifocalLoss({ logits: inp.logits, targets: tf.zerosLike(inp.logits) }, { beta: 2 } as never)).toThrow(/unknown option 'beta'/);
   });
 });
 

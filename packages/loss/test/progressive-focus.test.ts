@@ -303,6 +303,7 @@ describe('ProgressiveFocus.focalLoss', () => {
     expect(() => focus.focalLoss([level, { ...level, labels: tf.tensor1d([0], 'int32') }])).toThrow(/level 1: labels must have shape \[4\], got \[1\]/);
     expect(() => focus.focalLoss([level], { reduction: 'none' as 'sum' })).toThrow(/reduction must be 'mean' or 'sum'/);
     expect(() => focus.focalLoss([level], { avgFactor: -1 })).toThrow(/avgFactor must be a finite number > 0/);
+    expect(() => focus.focalLoss([level], { iouWeighted: true } as never)).toThrow(/unknown option 'iouWeighted'/);
     expect(() => new ProgressiveFocus({ gamma0: 0.5, delta: 0.5 }).focalLoss([level])).toThrow(/alpha = w \/ gamma needs gamma > 0, but gamma can reach 0/);
     // quality focal loss has no alpha, so beta may reach 0
     const q = new ProgressiveFocus({ gamma0: 0.5, delta: 0.5 }).qualityFocalLoss([{ ...level, scores: tf.ones([4]) as tf.Tensor1D }]);
