@@ -8,7 +8,8 @@
  * Input: P3-P7 logits of `images` images of 640x640 (strides 8..128) with `anchors` priors per
  * location and 80 classes, batch flattened into priors; ~1.5 % positives, ~1 % ignored priors.
  * Reports the median of `runs` timed runs after 2 warm-up runs of each; the two losses alternate so
- * that machine load affects both alike (the median of the per-pair ratios is printed too).
+ * that machine load affects both alike, in swapped order every other run (the median of the
+ * per-pair ratios is printed too).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -110,8 +111,14 @@ async function main(): Promise<void> {
   const before = tf.memory().numTensors;
   const times = { static: [] as Timing[], hpf: [] as Timing[] };
   for (let i = 0; i < runs; i++) {
-    times.static.push(timeStep(levels, staticLoss));
-    times.hpf.push(timeStep(levels, hpfLoss));
+    // swap the order every run so that neither loss always pays for the other's garbage collection
+    if (i % 2 === 0) {
+      times.static.push(timeStep(levels, staticLoss));
+      times.hpf.push(timeStep(levels, hpfLoss));
+    } else {
+      times.hpf.push(timeStep(levels, hpfLoss));
+      times.static.push(timeStep(levels, staticLoss));
+    }
   }
   if (tf.memory().numTensors !== before) throw new Error(`tensor leak: ${before} -> ${tf.memory().numTensors}`);
   for (const clock of ['wall', 'cpu'] as const) {
