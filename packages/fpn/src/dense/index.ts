@@ -1,1 +1,19 @@
-export {};
+// What every dense (one-stage) detector adapter shares: the Detector contract, option resolution,
+// the head skeleton and model assembly, level flattening, targets, classification loss, predict.
+export type { DetectorTarget, DetectorImageMeta, DetectorStats, DetectorLoss, Detector } from './types.js';
+export {
+  resolveDetectorOptions,
+  DENSE_OPTION_KEYS,
+  type DenseDetectorOptions,
+  type DenseDefaults,
+  type ResolvedDenseOptions,
+} from './options.js';
+export { DenseHead, DenseDetectorModel, type DenseHeadOptions, type DenseHeadOutput } from './dense-head.js';
+export { buildDenseModel, type DenseModelSpec } from './model.js';
+export { flattenLevels, batchByLevel, tileLevelPriors, concatLevels } from './levels.js';
+export { centernessFromDistances, centernessTargets } from './centerness.js';
+export { checkTargets, ignoreCentersInBoxes, priorCenters } from './targets.js';
+export { focalClassificationLoss } from './classification.js';
+export { l1BoxLoss } from './l1-loss.js';
+export { boxesToOriginalPixels, detectionToOriginal, finishDetections } from './predict.js';
+export { DenseDetector, type DecodedLevel } from './detector.js';

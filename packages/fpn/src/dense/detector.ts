@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ProgressiveFocus } from '@hpf/loss';
+import type { SizeHW } from '../boxes/check-options.js';
+import { PriorCache, type PriorTensors } from '../priors/prior-cache.js';
+import type { PriorGenerator } from '../priors/prior-generator.js';
+import type { Detection, PostprocessOptions } from '../postprocess/select-detections.js';
+import type { DenseDetectorModel, DenseHeadOutput } from './dense-head.js';
+import { finishDetections } from './predict.js';
+import { checkTargets } from './targets.js';
+import type { Detector, DetectorImageMeta, DetectorLoss, DetectorTarget } from './types.js';
+
+/** One level's decoded predictions for the batch: scores [N, n_l, C] (probabilities), boxes [N, n_l, 4]. */
+export interface DecodedLevel {
+  scores: tf.Tensor3D;
+  boxes: tf.Tensor3D;
+}
+
+/**
+ * What the dense adapters share around their own parts: the model, a prior cache keyed by the
+ * feature sizes the head produced, target validation, the train/eval switch of `predict` and the
+ * post-processing. An adapter supplies `loss` (assignment + its loss terms) and `decode` (scores
+ * and boxes per level); see e.g. @hpf/atss.
+ */
+export abstract class DenseDetector<Config extends { numClasses: number; test: Required<PostprocessOptions> }> implements Detector<Config> {
+  protected readonly priorCache: PriorCache;
+
+  constructor(
+    readonly name: string,
+    readonly config: Readonly<Config>,
+    readonly model: DenseDetectorModel,
+    readonly priorGenerator: PriorGenerator,
+    /** The classification-loss driver (records per-level stats in its `history`). */
+    readonly focus: ProgressiveFocus,
+  ) {
+    this.priorCache = new PriorCache(priorGenerator);
+  }
+
+  /** Assignment and loss terms from the raw head outputs (training mode). */
+  protected abstract loss(out: DenseHeadOutput, priors: PriorTensors, targets: readonly DetectorTarget[], imageSize: SizeHW): DetectorLoss;
+
+  /** Per-level scores and boxes in input pixels (eval mode; called inside a tidy). */
+  protected abstract decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DecodedLevel[];
+
+  /** Priors for the feature sizes of `out` (owned by the cache: do not dispose). */
+  protected priorsFor(out: DenseHeadOutput): PriorTensors {
+    return this.priorCache.get(out.cls.map((t) => [t.shape[1], t.shape[2]] as const));
+  }
+
+  computeLoss(images: tf.Tensor4D, targets: readonly DetectorTarget[]): DetectorLoss {
+    const where = `${this.name}.computeLoss`;
+    checkImages(where, images);
+    checkTargets(where, targets, images.shape[0], this.config.numClasses);
+    const out = this.model.forward(images);
+    try {
+      return this.loss(out, this.priorsFor(out), targets, [images.shape[1], images.shape[2]]);
+    } finally {
+      tf.dispose([...out.cls, ...out.reg, ...out.centerness]);
+    }
+  }
+
+  async predict(images: tf.Tensor4D, metas?: readonly DetectorImageMeta[]): Promise<Detection[][]> {
+    checkImages(`${this.name}.predict`, images);
+    const wasTraining = this.model.training;
+    this.model.eval();
+    let levels: DecodedLevel[];
+    try {
+      levels = tf.tidy(() => {
+        const out = this.model.forward(images);
+        return this.decode(out, this.priorsFor(out), [images.shape[1], images.shape[2]]).map((d) => [d.scores, d.boxes]);
+      }).map(([scores, boxes]) => ({ scores: scores!, boxes: boxes! }));
+    } finally {
+      this.model.train(wasTraining);
+    }
+    try {
+      return await finishDetections(levels, metas, this.config.test);
+    } finally {
+      tf.dispose(levels.flatMap((d) => [d.scores, d.boxes]));
+    }
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.model.trainableVariables();
+  }
+
+  dispose(): void {
+    this.priorCache.dispose();
+    this.model.dispose();
+  }
+}
+
+function checkImages(where: string, images: tf.Tensor4D): void {
+  if (images.rank !== 4 || images.shape[3] !== 3 || images.dtype !== 'float32') {
+    throw new Error(`${where}: images must be a float32 tensor [N, H, W, 3], got ${images.dtype} [${images.shape.join(', ')}]`);
+  }
+}

@@ -1,0 +1,75 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LevelStats } from '@hpf/loss';
+import type { Module } from '../nn/module.js';
+import type { Detection } from '../postprocess/select-detections.js';
+
+/**
+ * One image's ground truth in input pixels. Structurally identical to @hpf/data's
+ * `DetectionTarget` (fpn sits below data, so it declares the shape instead of importing it).
+ */
+export interface DetectorTarget {
+  /** `[x1, y1, x2, y2]` per box, flat: length 4G. */
+  boxes: Float32Array;
+  /** Class in [0, numClasses) per box: length G. */
+  labels: Int32Array;
+  /** Crowd regions `[x1, y1, x2, y2]`, flat: priors mostly inside them are ignored. */
+  ignoreBoxes: Float32Array;
+}
+
+/**
+ * How a batch image relates to its source image. Structurally @hpf/data's `ImageMeta`
+ * (only the fields needed to map boxes back): input = original * scale + offset, after the flip.
+ */
+export interface DetectorImageMeta {
+  originalSize: { width: number; height: number };
+  scale: readonly [number, number];
+  offset: readonly [number, number];
+  flipped: boolean;
+}
+
+/** What `computeLoss` reports besides the loss tensors: plain numbers, safe to keep. */
+export interface DetectorStats {
+  /** Per pyramid level: positives, statistic, gamma, alpha of the classification loss (HPF). */
+  levels: LevelStats[];
+  /** Positive priors in the batch (all levels, all images). */
+  numPositives: number;
+  /** The classification normaliser that was used (max(numPositives, 1) for the adapters here). */
+  avgFactor: number;
+}
+
+export interface DetectorLoss {
+  /** Named loss terms (e.g. loss_cls, loss_bbox, loss_centerness), each a scalar the caller owns. */
+  losses: Record<string, tf.Scalar>;
+  /** Sum of the terms, a new scalar the caller owns. */
+  total: tf.Scalar;
+  stats: DetectorStats;
+}
+
+/**
+ * The contract every adapter's factory returns, so a trainer or the CLI can treat all detectors
+ * alike. `computeLoss` is a pure function of its inputs and the variables (plus BatchNorm running
+ * stats), so it can run inside `tf.variableGrads(() => det.computeLoss(...).total)` or
+ * `optimizer.minimize`.
+ */
+export interface Detector<Config = unknown> {
+  /** e.g. 'atss', 'retinanet'. */
+  readonly name: string;
+  /** Every option with its resolved value (defaults filled in). */
+  readonly config: Readonly<Config>;
+  /** backbone + neck + head; owns every variable. */
+  readonly model: Module<tf.Tensor4D, unknown>;
+  /**
+   * images [N, H, W, 3] float32 and one target per image -> the training loss. Target assignment
+   * runs once per call on plain arrays (no gradient).
+   */
+  computeLoss(images: tf.Tensor4D, targets: readonly DetectorTarget[]): DetectorLoss;
+  /**
+   * Detections per image, best first. Boxes are in input pixels, or in the original image's pixels
+   * when `metas` (one per image) are given. Runs the model in eval mode; no tensor escapes.
+   */
+  predict(images: tf.Tensor4D, metas?: readonly DetectorImageMeta[]): Promise<Detection[][]>;
+  /** The variables an optimizer should update. */
+  trainableVariables(): tf.Variable[];
+  /** Releases the model's variables and cached priors. */
+  dispose(): void;
+}
