@@ -10,7 +10,7 @@ import type { CocoDataset, CocoDetection, CocoEvalResult, EvaluateOptions } from
 const KNOWN_OPTIONS = new Set(['maxDets']);
 
 function validateOptions(options: EvaluateOptions | undefined): readonly number[] {
-  if (options === undefined) return DEFAULT_MAX_DETS;
+  if (options === undefined) return [...DEFAULT_MAX_DETS];
   if (typeof options !== 'object' || options === null) throw new Error('evaluateCoco: options must be an object');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new Error(`evaluateCoco: unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(', ')})`);
