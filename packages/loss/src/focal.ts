@@ -42,17 +42,23 @@ export function checkLabelTargets(input: LabelTargets, where: string): [number, 
  * @internal
  */
 export function labelTerms(input: LabelTargets, numClasses: number): LabelTerms {
-  const { labels, labelWeights } = input;
-  const notIgnored = tf.greaterEqual(labels, 0);
-  const weights = labelWeights === undefined ? tf.cast(notIgnored, 'float32') : tf.mul(labelWeights, tf.cast(notIgnored, 'float32'));
-  const counted = tf.logicalAnd(notIgnored, tf.greater(weights, 0));
-  // oneHot gives an all-zero row for -1 and for the background label C.
-  const countedLabels = tf.where(counted, labels, tf.fill(labels.shape, -1, 'int32')) as tf.Tensor1D;
+  const { countedLabels, weights } = countedLabelsOf(input);
   return {
+    // oneHot gives an all-zero row for -1 and for the background label C.
     targets: oneHotFloat(countedLabels, numClasses) as tf.Tensor2D,
     priorWeights: tf.expandDims(weights, 1) as tf.Tensor2D,
     countedLabels,
   };
+}
+
+/** [N] label of counted priors (-1 where label = -1 or weight 0) and [N] weights zeroed at -1. @internal */
+export function countedLabelsOf(input: LabelTargets): { countedLabels: tf.Tensor1D; weights: tf.Tensor1D } {
+  const { labels, labelWeights } = input;
+  const notIgnored = tf.greaterEqual(labels, 0);
+  const weights = (labelWeights === undefined ? tf.cast(notIgnored, 'float32') : tf.mul(labelWeights, tf.cast(notIgnored, 'float32'))) as tf.Tensor1D;
+  const counted = tf.logicalAnd(notIgnored, tf.greater(weights, 0));
+  const countedLabels = tf.where(counted, labels, tf.fill(labels.shape, -1, 'int32')) as tf.Tensor1D;
+  return { countedLabels, weights };
 }
 
 /**

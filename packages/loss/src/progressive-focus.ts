@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNumber, rejectUnknownKeys } from './checks.js';
-import { checkLabelTargets, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets, type LabelTerms } from './focal.js';
+import { checkLabelTargets, countedLabelsOf, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets } from './focal.js';
 import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options.js';
 import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
 import { checkVarifocalTargets, varifocalFromTerms, varifocalTerms, type VarifocalTargets } from './varifocal.js';
@@ -58,10 +58,8 @@ export interface HpfVarifocalOptions extends HpfLossOptions {
   iouWeighted?: boolean;
 }
 
-/** Per-level tensors a variant hands to the shared driver. */
-interface LevelWork {
-  /** Elementwise weighted loss of the level for a given (gamma, alpha). */
-  loss(gamma: number, alpha: number): tf.Tensor;
+/** What the statistic of one level is computed from. */
+interface StatisticInputs {
   /** -log sigmoid(z) wherever `mask` is 1 (other entries are masked out). */
   nll: tf.Tensor;
   /** 1 at the counted positives, 0 elsewhere; same shape as `nll`. */
@@ -70,9 +68,30 @@ interface LevelWork {
   count: tf.Tensor;
 }
 
-/** Statistic inputs of a label-based level: O(N) work on each prior's own-class logit. */
-function labelStatistic(logits: tf.Tensor2D, terms: LabelTerms): Omit<LevelWork, 'loss'> {
-  const own = ownClassLogits(logits, terms.countedLabels);
+/** How a variant computes one level: its statistic first, then its loss for the chosen (gamma, alpha). */
+interface LevelWork {
+  statistic(): StatisticInputs;
+  /** Elementwise weighted loss: the static function's own ops, so delta = 0 reproduces it exactly. */
+  loss(gamma: number, alpha: number): tf.Tensor;
+}
+
+/** Statistic of a label-based level: O(N) work on each prior's own-class logit. */
+function labelStatistic(input: LabelTargets): StatisticInputs {
+  const own = ownClassLogits(input.logits, countedLabelsOf(input).countedLabels);
+  return { nll: tf.softplus(tf.neg(own.logits)), mask: own.positives, count: tf.sum(own.positives) };
+}
+
+/**
+ * Statistic of a varifocal level: the prior's positive class is the argmax of its IoU target
+ * (VFNet gives a positive prior one class), counted where that target is > 0 and the weight > 0.
+ */
+function varifocalStatistic(input: VarifocalTargets): StatisticInputs {
+  const { logits, targets, weights } = input;
+  const n = logits.shape[0];
+  let positive = tf.greater(tf.max(targets, 1), 0);
+  if (weights !== undefined) positive = tf.logicalAnd(positive, tf.greater(weights, 0));
+  const labels = tf.where(positive, tf.cast(tf.argMax(targets, 1), 'int32'), tf.fill([n], -1, 'int32')) as tf.Tensor1D;
+  const own = ownClassLogits(logits, labels);
   return { nll: tf.softplus(tf.neg(own.logits)), mask: own.positives, count: tf.sum(own.positives) };
 }
 
@@ -120,8 +139,10 @@ export class ProgressiveFocus {
     this.checkLevels(levels, where, (level, at) => checkLabelTargets(level, at));
     return this.run('focal', levels.length, options, where, (index) => {
       const level = levels[index]!;
-      const terms = focalTerms(level, level.logits.shape[1]);
-      return { loss: (gamma, alpha) => focalFromTerms(terms, gamma, alpha), ...labelStatistic(level.logits, terms) };
+      return {
+        statistic: () => labelStatistic(level),
+        loss: (gamma, alpha) => focalFromTerms(focalTerms(level, level.logits.shape[1]), gamma, alpha),
+      };
     });
   }
 
@@ -131,8 +152,10 @@ export class ProgressiveFocus {
     this.checkLevels(levels, where, (level, at) => checkQualityTargets(level, at));
     return this.run('quality-focal', levels.length, options, where, (index) => {
       const level = levels[index]!;
-      const terms = qualityTerms(level, level.logits.shape[1]);
-      return { loss: (beta) => qualityFromTerms(terms, level.logits, beta), ...labelStatistic(level.logits, terms) };
+      return {
+        statistic: () => labelStatistic(level),
+        loss: (beta) => qualityFromTerms(qualityTerms(level, level.logits.shape[1]), level.logits, beta),
+      };
     });
   }
 
@@ -143,12 +166,9 @@ export class ProgressiveFocus {
     const iouWeighted = options.iouWeighted ?? true;
     return this.run('varifocal', levels.length, options, where, (index) => {
       const level = levels[index]!;
-      const terms = varifocalTerms(level);
       return {
-        loss: (gamma, alpha) => varifocalFromTerms(terms, level, gamma, alpha, iouWeighted),
-        nll: tf.sub(terms.softplusLogits, level.logits),
-        mask: terms.countedEntries,
-        count: tf.sum(terms.countedEntries),
+        statistic: () => varifocalStatistic(level),
+        loss: (gamma, alpha) => varifocalFromTerms(varifocalTerms(level), level, gamma, alpha, iouWeighted),
       };
     });
   }
@@ -172,7 +192,7 @@ export class ProgressiveFocus {
     let stats: LevelStats[] = [];
     tf.tidy(() => {
       stats = this.measure(
-        levels.map((level) => {
+        levels.map((level) => () => {
           const mask = tf.cast(level.positives, 'float32');
           return { nll: tf.softplus(tf.neg(level.logits)), mask, count: tf.sum(mask) };
         }),
@@ -192,9 +212,9 @@ export class ProgressiveFocus {
   }
 
   /** Statistic sums of every level, read back with the call's one `dataSync()`, turned into stats. */
-  private measure(work: ReadonlyArray<Omit<LevelWork, 'loss'>>, hasAlpha: boolean): LevelStats[] {
-    const sums = work.map((w) => this.positiveSums(w));
-    return this.focus(tf.stack(sums).dataSync(), work.length, hasAlpha);
+  private measure(statistics: ReadonlyArray<() => StatisticInputs>, hasAlpha: boolean): LevelStats[] {
+    const sums = statistics.map((statistic) => tf.tidy(() => this.positiveSums(statistic())));
+    return this.focus(tf.stack(sums).dataSync(), statistics.length, hasAlpha);
   }
 
   private record(kind: FocusedLoss, levels: LevelStats[]): void {
@@ -227,15 +247,25 @@ export class ProgressiveFocus {
     const hasAlpha = kind !== 'quality-focal';
     this.checkAlpha(hasAlpha, where);
 
+    const work = Array.from({ length: numLevels }, (_, index) => prepare(index));
     let levels: LevelStats[] = [];
+    tf.tidy(() => {
+      levels = this.measure(work.map((w) => () => w.statistic()), hasAlpha);
+    });
+    // Level by level, each in its own scope (as the static functions), so a level's temporaries are
+    // freed before the next level runs.
+    let elements = 0;
     const loss = tf.tidy(() => {
-      const work = Array.from({ length: numLevels }, (_, index) => prepare(index));
-      levels = this.measure(work, hasAlpha);
-      const levelLosses = work.map((w, index) => w.loss(levels[index]!.gamma, levels[index]!.alpha ?? 0));
-      const sum = levelLosses.length === 1 ? tf.sum(levelLosses[0]!) : tf.addN(levelLosses.map((l) => tf.sum(l)));
+      const sums = work.map((w, index) =>
+        tf.tidy(() => {
+          const elementwise = w.loss(levels[index]!.gamma, levels[index]!.alpha ?? 0);
+          elements += elementwise.size;
+          return tf.sum(elementwise);
+        }),
+      );
+      const sum = sums.length === 1 ? sums[0]! : tf.addN(sums);
       if (reduction === 'sum') return sum;
-      const divisor = avgFactor ?? levelLosses.reduce((total, l) => total + l.size, 0);
-      return tf.div(sum, divisor);
+      return tf.div(sum, avgFactor ?? elements);
     }) as tf.Scalar;
 
     this.record(kind, levels);
@@ -243,7 +273,7 @@ export class ProgressiveFocus {
   }
 
   /** [sum of nll over positives, count, sum of sigmoid(z) over positives (only if needed)]. */
-  private positiveSums(work: Omit<LevelWork, 'loss'>): tf.Tensor1D {
+  private positiveSums(work: StatisticInputs): tf.Tensor1D {
     const nllSum = tf.sum(tf.mul(work.nll, work.mask));
     const probabilitySum = this.options.statistic === 'nll-of-mean' ? tf.sum(tf.mul(tf.exp(tf.neg(work.nll)), work.mask)) : tf.scalar(0);
     return tf.stack([nllSum, work.count, probabilitySum]) as tf.Tensor1D;
