@@ -296,14 +296,15 @@ export class ProgressiveFocus {
     return raw.map((s, level) => {
       const focusStatistic = mode === 'off' ? null : mode === 'global' ? global : this.smooth(level, s);
       const gamma = focusStatistic === null ? gamma0 : Math.min(Math.max(focusStatistic, gamma0 - delta), gamma0 + delta);
-      return {
+      // frozen: the same objects are returned to the caller and kept in the history
+      return Object.freeze({
         level,
         numPositives: Math.round(sums[3 * level + 1]!),
         statistic: s,
         focusStatistic,
         gamma,
         alpha: hasAlpha ? w / gamma : null,
-      };
+      });
     });
   }
 
