@@ -196,3 +196,26 @@ describe('distributionFocalLoss', () => {
     expectAllFinite(distributionFocalLoss(extreme, y, { reduction: 'none' }).dataSync(), 'loss');
   });
 });
+
+describe('tensor ownership', () => {
+  it('every functional loss returns one new tensor and frees its temporaries, with or without a tape', () => {
+    const { logits, labels, weights, scores } = batch(5);
+    const z = tf.tensor2d(logits, [N, C]);
+    const input = { logits: z, labels: tf.tensor1d(labels, 'int32'), labelWeights: tf.tensor1d(weights), scores: tf.tensor1d(scores) };
+    const targets = tf.tensor2d(reshape(logits.map((v) => (v > 3 ? 0.5 : 0)), N, C));
+    const distances = tf.tensor1d([0.5, 1, 1.5, 2, 2.5, 2.9, 0]);
+    const calls: Array<(x: tf.Tensor2D) => tf.Tensor> = [
+      (x) => sigmoidFocalLoss({ ...input, logits: x }),
+      (x) => qualityFocalLoss({ ...input, logits: x }),
+      (x) => varifocalLoss({ logits: x, targets }),
+      (x) => distributionFocalLoss(x, distances),
+    ];
+    const before = tf.memory().numTensors;
+    for (const call of calls) {
+      call(z).dispose();
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => call(x as tf.Tensor2D))([z]);
+      tf.dispose([value, ...grads]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
