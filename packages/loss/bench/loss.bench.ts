@@ -3,7 +3,7 @@
  * same process, on the wasm backend (or HPF_BENCH_BACKEND=cpu).
  *
  *   npm run bench:loss            # from the repository root
- *   node --import tsx packages/loss/bench/loss.bench.ts [--runs 7] [--anchors 1] [--images 8]
+ *   node --import tsx packages/loss/bench/loss.bench.ts [--runs 9] [--anchors 1] [--images 8] [--delta 0.5]
  *
  * Input: P3-P7 logits of `images` images of 640x640 (strides 8..128) with `anchors` priors per
  * location and 80 classes, batch flattened into priors; ~1.5 % positives, ~1 % ignored priors.
@@ -24,12 +24,14 @@ const { values } = parseArgs({
     anchors: { type: 'string', default: '1' },
     images: { type: 'string', default: '8' },
     classes: { type: 'string', default: '80' },
+    delta: { type: 'string', default: '0.5' },
   },
 });
 const runs = Number(values.runs);
 const anchors = Number(values.anchors);
 const images = Number(values.images);
 const numClasses = Number(values.classes);
+const delta = Number(values.delta);
 const STRIDES = [8, 16, 32, 64, 128];
 const SIZE = 640;
 
@@ -97,12 +99,16 @@ async function main(): Promise<void> {
   if (!(await tf.setBackend(backend))) throw new Error(`cannot initialise the ${backend} backend`);
   const levels = makeLevels();
   const avgFactor = 1000;
-  const focus = new ProgressiveFocus({ historyLimit: 0 });
+  const focus = new ProgressiveFocus({ historyLimit: 0, delta });
   const staticLoss = (ls: LabelTargets[]) =>
     tf.div(tf.addN(ls.map((l) => sigmoidFocalLoss(l, { reduction: 'sum', gamma: 2, alpha: 0.25 }))), avgFactor) as tf.Scalar;
   const hpfLoss = (ls: LabelTargets[]) => focus.focalLoss(ls, { avgFactor }).loss;
 
   const priors = levels.reduce((n, l) => n + l.logits.shape[0], 0);
+  const probe = focus.focalLoss(levels, { avgFactor });
+  const gammas = probe.levels.map((l) => l.gamma.toFixed(3));
+  probe.loss.dispose();
+  console.log(`HPF gammas per level: ${gammas.join(' ')}`);
   console.log(`backend ${tf.getBackend()}, ${images} images 640x640, ${anchors} prior(s)/location, ${numClasses} classes: ${priors} priors, ${priors * numClasses} logits`);
   for (let i = 0; i < 2; i++) {
     timeStep(levels, staticLoss);
