@@ -10,20 +10,20 @@ export type FocusedLoss = 'focal' | 'quality-focal' | 'varifocal' | 'custom';
 
 /** What one level did in one iteration. Plain numbers, safe to keep and serialise. */
 export interface LevelStats {
-  level: number;
+  readonly level: number;
   /** Counted positives: foreground entries with weight > 0. */
-  numPositives: number;
+  readonly numPositives: number;
   /** This iteration's s_l; null when the level has no positives. */
-  statistic: number | null;
+  readonly statistic: number | null;
   /**
    * The value that was clipped into gamma: s_l itself, its EMA (momentum > 0), or the all-level
    * statistic in 'global' mode; null when gamma fell back to gamma0 (mode 'off', no positives).
    */
-  focusStatistic: number | null;
+  readonly focusStatistic: number | null;
   /** Focusing exponent used (beta for quality focal loss). */
-  gamma: number;
+  readonly gamma: number;
   /** w / gamma; null for quality focal loss, which has no alpha. */
-  alpha: number | null;
+  readonly alpha: number | null;
 }
 
 export interface HpfStep {
