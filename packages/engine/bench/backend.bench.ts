@@ -63,6 +63,7 @@ async function timeTrainingStep(backend: string, timedRuns: number): Promise<Tim
     const cpu = process.cpuUsage(cpuStart);
     times.push((performance.now() - start) / 1000);
     cpuTimes.push((cpu.user + cpu.system) / 1e6);
+    if (backend === 'cpu') console.log(`  cpu step ${i + 1}/${timedRuns}: ${times[i]!.toFixed(2)} s wall, ${cpuTimes[i]!.toFixed(2)} s CPU`);
   }
   optimizer.dispose();
   net.dispose();

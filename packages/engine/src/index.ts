@@ -1,4 +1,4 @@
-import './gradients.js';
+import './setup.js';
 
 export {
   registerWasmTrainingKernels,
