@@ -17,3 +17,4 @@ export { focalClassificationLoss } from './classification.js';
 export { l1BoxLoss } from './l1-loss.js';
 export { boxesToOriginalPixels, detectionToOriginal, finishDetections } from './predict.js';
 export { DenseDetector, type DecodedLevel } from './detector.js';
+export { foregroundIndices, pickRows, alignedIoUArray } from './quality-targets.js';
