@@ -1,8 +1,10 @@
 /**
  * Training-step speed of the reference net on the wasm backend versus the cpu backend.
  * Run from the repository root: `npm run bench:backend`
- * Options: --runs N (wasm, default 7), --cpu-runs N (default 5, 0 skips cpu), --batch N, --size N,
- * --native (also time wasm with tfjs-backend-wasm's own Conv2DBackpropInput).
+ * Options: --runs N (wasm, default 7), --batch N (8), --size N (128), --native (also time wasm
+ * with tfjs-backend-wasm's own Conv2DBackpropInput), --cpu-runs N (5; 0 skips the cpu backend),
+ * --cpu-batch N (1) and --cpu-size N (64): the cpu backend takes minutes per step at full size,
+ * so the wasm/cpu ratio is measured on both backends at this reduced size.
  *
  * Reference net: stride-2 conv stem (32, 64, 128, 128, 128 channels, GroupNorm + ReLU), a 3-level
  * FPN of 64 channels on the last three stem outputs (P3-P5), a shared 2-conv head with sigmoid;
@@ -28,12 +30,16 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     size: { type: 'string', default: '128' },
     native: { type: 'boolean', default: false },
+    'cpu-batch': { type: 'string', default: '1' },
+    'cpu-size': { type: 'string', default: '64' },
   },
 });
 const runs = Number(values.runs);
 const cpuRuns = Number(values['cpu-runs']);
 const batch = Number(values.batch);
 const size = Number(values.size);
+const cpuBatch = Number(values['cpu-batch']);
+const cpuSize = Number(values['cpu-size']);
 
 interface Timing {
   /** Median wall-clock seconds per step. */
@@ -43,7 +49,7 @@ interface Timing {
   cpuMedian: number;
 }
 
-async function timeTrainingStep(backend: string, timedRuns: number): Promise<Timing> {
+async function timeTrainingStep(backend: string, timedRuns: number, batch: number, size: number): Promise<Timing> {
   await tf.setBackend(backend);
   const net = createConvNet(REFERENCE_NET);
   const { images, targets, positives } = makeBatch(net, batch, size, 2, 64);
@@ -84,17 +90,22 @@ console.log(
 );
 console.log(`reference net, batch ${batch} x ${size}x${size}, forward + backward + SGD step`);
 
-const wasm = await timeTrainingStep('wasm', runs);
+const wasm = await timeTrainingStep('wasm', runs, batch, size);
 console.log(`wasm step (engine kernels):              ${format(wasm, runs)}`);
 if (values.native) {
   registerWasmTrainingKernels({ replaceSlowKernels: false });
-  const native = await timeTrainingStep('wasm', runs);
+  const native = await timeTrainingStep('wasm', runs, batch, size);
   registerWasmTrainingKernels();
   console.log(`wasm step (native Conv2DBackpropInput):  ${format(native, runs)}`);
   console.log(`engine kernels / native: ${(wasm.median / native.median).toFixed(3)} wall, ${(wasm.cpuMedian / native.cpuMedian).toFixed(3)} CPU`);
 }
 if (cpuRuns > 0) {
-  const cpu = await timeTrainingStep('cpu', cpuRuns);
+  console.log(`wasm vs cpu backend at batch ${cpuBatch} x ${cpuSize}x${cpuSize}:`);
+  const small = await timeTrainingStep('wasm', runs, cpuBatch, cpuSize);
+  console.log(`wasm step:                               ${format(small, runs)}`);
+  const cpu = await timeTrainingStep('cpu', cpuRuns, cpuBatch, cpuSize);
   console.log(`cpu step:                                ${format(cpu, cpuRuns)}`);
-  console.log(`wasm / cpu step time: ${(wasm.median / cpu.median).toFixed(3)} wall, ${(wasm.cpuMedian / cpu.cpuMedian).toFixed(3)} CPU (cpu backend is ${(cpu.median / wasm.median).toFixed(1)}x slower)`);
+  console.log(
+    `wasm / cpu step time: ${(small.median / cpu.median).toFixed(3)} wall, ${(small.cpuMedian / cpu.cpuMedian).toFixed(3)} CPU (cpu backend is ${(cpu.median / small.median).toFixed(1)}x slower)`,
+  );
 }
