@@ -1,0 +1,104 @@
+/**
+ * The detectors the `hpf` command knows: name -> lazily imported factory + the small-input
+ * override. Each adapter is loaded with a dynamic `import()` so that a missing or broken adapter
+ * makes only that detector unavailable (with an error naming it), never the whole command.
+ */
+import type { Detector } from '@hpf/fpn';
+
+/** Options every adapter factory accepts (the common dense-detector options of @hpf/fpn). */
+export interface CommonDetectorOptions {
+  numClasses: number;
+  hpf: boolean | Record<string, unknown>;
+  seed: number;
+  backbone?: string;
+  neckChannels?: number;
+  featChannels?: number;
+  stackedConvs?: number;
+  [option: string]: unknown;
+}
+
+export type DetectorFactory = (options: CommonDetectorOptions) => Detector;
+
+export interface DetectorEntry {
+  /** Loads the adapter and returns its factory. */
+  load: () => Promise<DetectorFactory>;
+  /**
+   * Object-size options for small inputs (digits-det quick, 128 px): the published prior sizes put
+   * almost every positive on P3 there. Applied to BOTH hpf modes, so the comparison stays paired.
+   */
+  smallInput: Record<string, unknown>;
+  /** Why the override is what it is (printed by `hpf detectors`). */
+  smallInputNote: string;
+}
+
+// Adding a detector is one entry here. The factory is read off the module by name.
+export const DETECTORS: Readonly<Record<string, DetectorEntry>> = {
+  atss: {
+    load: async () => (await import('@hpf/atss')).createAtss as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 1 },
+    smallInputNote: 'anchors of 1x stride instead of 8x (P3 anchor 8 px)',
+  },
+  retinanet: {
+    load: async () => (await import('@hpf/retinanet')).createRetinaNet as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 1 },
+    smallInputNote: 'anchor octave base scale 1 instead of 4 (P3 anchors 8-12.7 px)',
+  },
+  fcos: {
+    load: async () => (await import('@hpf/fcos')).createFcos as unknown as DetectorFactory,
+    smallInput: { regressRanges: [[-1, 8], [8, 16], [16, 32], [32, 64], [64, 1e8]] },
+    smallInputNote: 'regress ranges divided by 8: (-1,8) (8,16) (16,32) (32,64) (64,inf)',
+  },
+};
+
+export function detectorNames(): string[] {
+  return Object.keys(DETECTORS);
+}
+
+export class UnknownDetectorError extends Error {
+  override readonly name = 'UnknownDetectorError';
+  constructor(
+    readonly detector: string,
+    known: readonly string[] = detectorNames(),
+  ) {
+    super(`unknown detector '${detector}'; known detectors: ${known.join(', ')}`);
+  }
+}
+
+export class DetectorUnavailableError extends Error {
+  override readonly name = 'DetectorUnavailableError';
+  constructor(
+    readonly detector: string,
+    readonly reason: string,
+  ) {
+    super(`detector '${detector}' is unavailable: its adapter failed to load (${reason})`);
+  }
+}
+
+export function detectorEntry(name: string): DetectorEntry {
+  const entry = Object.hasOwn(DETECTORS, name) ? DETECTORS[name] : undefined;
+  if (entry === undefined) throw new UnknownDetectorError(name);
+  return entry;
+}
+
+/** The factory of `name`; throws UnknownDetectorError or DetectorUnavailableError. */
+export async function loadDetectorFactory(name: string, registry: Readonly<Record<string, DetectorEntry>> = DETECTORS): Promise<DetectorFactory> {
+  const entry = Object.hasOwn(registry, name) ? registry[name] : undefined;
+  if (entry === undefined) throw new UnknownDetectorError(name, Object.keys(registry));
+  let factory: unknown;
+  try {
+    factory = await entry.load();
+  } catch (error) {
+    const first = String(error instanceof Error ? error.message : error).split('\n')[0];
+    throw new DetectorUnavailableError(name, first ?? 'unknown error');
+  }
+  if (typeof factory !== 'function') throw new DetectorUnavailableError(name, 'the module does not export its factory function');
+  return factory as DetectorFactory;
+}
+
+/** Expands `all` and comma lists; every name must be known. */
+export function parseDetectorList(spec: string): string[] {
+  const names = spec === 'all' ? detectorNames() : spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new Error(`--detectors: no detector named in '${spec}'`);
+  for (const n of names) detectorEntry(n);
+  return [...new Set(names)];
+}
