@@ -16,7 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseArgs } from 'node:util';
 import { ProgressiveFocus, sigmoidFocalLoss, type LabelTargets } from '../src/index.js';
-import { registerTfjsCoreGradients } from '../test/support/gradients.js';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 const { values } = parseArgs({
   options: {
@@ -94,7 +94,6 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  registerTfjsCoreGradients();
   const backend = process.env.HPF_BENCH_BACKEND ?? 'wasm';
   if (!(await tf.setBackend(backend))) throw new Error(`cannot initialise the ${backend} backend`);
   const levels = makeLevels();
