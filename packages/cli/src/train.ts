@@ -18,7 +18,8 @@ import { detectorFocus, restoreFocusState, saveFocusState, type FocusState } fro
 import { momentumBuffers, restoreMomentum } from './sgd-state.js';
 import { evaluateDetector } from './evaluate.js';
 
-export type HpfSetting = boolean | { delta: number };
+/** `hpf` as the adapters take it: false = published loss, true = HPF, an object overrides HPF options. */
+export type HpfSetting = boolean | Record<string, unknown>;
 
 export interface TrainOptions {
   detector: string;

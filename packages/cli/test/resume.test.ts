@@ -26,7 +26,7 @@ function modelTensors(out: string): Map<string, Float32Array> {
 describe('resume', () => {
   it('N steps straight equal N/2 steps, stop, then --resume for the rest (weights, momentum, losses)', async () => {
     // momentum 0.5 in the HPF EMA makes the focus state part of what must be restored.
-    const overrides = { steps: 6, hpf: true, detectorOptions: {} };
+    const overrides = { steps: 6, hpf: { momentum: 0.5 } };
     const straightDir = scratch();
     const straight = await runTraining(tinyOptions(data, straightDir, overrides));
 

@@ -1,0 +1,184 @@
+/**
+ * The stable-gain protocol (DESIGN.md section 5): for every detector and seed, train `hpf: false`
+ * and `hpf: true` with identical data order, initial weights and schedule, then evaluate both on
+ * the same validation split. Each run is its own `hpf train` process (the wasm backend uses one
+ * core per process); a run is done when its result.json exists, so re-running the same command
+ * skips finished runs and resumes interrupted ones from their checkpoints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '@hpf/data';
+import { CHECKPOINT_FILE, RESULT_FILE } from './train.js';
+import { resolveData } from './data-source.js';
+
+export interface BenchPreset {
+  data: string;
+  steps: number;
+  batchSize: number;
+  lr: number;
+}
+
+export const BENCH_PRESETS: Readonly<Record<'quick' | 'full', BenchPreset>> = {
+  quick: { data: 'digits-det:quick', steps: 600, batchSize: 8, lr: 0.01 },
+  full: { data: 'digits-det:full', steps: 6000, batchSize: 8, lr: 0.01 },
+};
+
+export interface BenchConfig {
+  format: 1;
+  preset: 'quick' | 'full';
+  detectors: string[];
+  seeds: number[];
+  data: string;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  backbone: string;
+  /** HPF settings of the `hpf` arm (the same for every detector: no per-detector retuning). */
+  hpfDelta: number;
+  /** Extra `hpf train` arguments shared by every run (e.g. --input-size). */
+  extraArgs: string[];
+}
+
+export interface BenchRun {
+  id: string;
+  detector: string;
+  seed: number;
+  hpf: boolean;
+  dir: string;
+}
+
+export type RunStatus = 'done' | 'partial' | 'pending';
+
+export function planRuns(config: BenchConfig, benchDir: string): BenchRun[] {
+  const runs: BenchRun[] = [];
+  for (const detector of config.detectors) {
+    for (const seed of config.seeds) {
+      for (const hpf of [false, true]) {
+        const id = `${detector}-seed${seed}-${hpf ? 'hpf' : 'baseline'}`;
+        runs.push({ id, detector, seed, hpf, dir: join(resolve(benchDir), 'runs', id) });
+      }
+    }
+  }
+  return runs;
+}
+
+export function runStatus(run: BenchRun): RunStatus {
+  if (existsSync(join(run.dir, RESULT_FILE))) return 'done';
+  if (existsSync(join(run.dir, CHECKPOINT_FILE))) return 'partial';
+  return 'pending';
+}
+
+export const BENCH_FILE = 'bench.json';
+
+/** Writes bench.json, or checks that an existing one describes the same protocol. */
+export function openBench(benchDir: string, config: BenchConfig): void {
+  const file = join(resolve(benchDir), BENCH_FILE);
+  if (existsSync(file)) {
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as BenchConfig;
+    for (const key of Object.keys(config) as (keyof BenchConfig)[]) {
+      const a = JSON.stringify(previous[key]);
+      const b = JSON.stringify(config[key]);
+      if (a !== b) throw new Error(`${file}: this bench folder was started with ${key} = ${a}, now ${b}; use another --out or the same settings to resume`);
+    }
+    return;
+  }
+  writeFileAtomic(file, JSON.stringify(config, null, 1));
+}
+
+export function readBenchConfig(benchDir: string): BenchConfig {
+  const file = join(resolve(benchDir), BENCH_FILE);
+  if (!existsSync(file)) throw new Error(`${file} not found: not a bench folder (run 'hpf bench stable-gain --out ${benchDir}' first)`);
+  return JSON.parse(readFileSync(file, 'utf8')) as BenchConfig;
+}
+
+/** The `hpf train` arguments of one run. */
+export function trainArgs(config: BenchConfig, run: BenchRun, dataCache: string): string[] {
+  const args = [
+    'train',
+    '--detector', run.detector,
+    run.hpf ? '--hpf' : '--no-hpf',
+    '--data', config.data,
+    '--data-cache', dataCache,
+    '--out', run.dir,
+    '--steps', String(config.steps),
+    '--batch-size', String(config.batchSize),
+    '--lr', String(config.lr),
+    '--seed', String(run.seed),
+    '--backbone', config.backbone,
+    '--log-every', '25',
+    ...config.extraArgs,
+  ];
+  if (run.hpf) args.push('--hpf-delta', String(config.hpfDelta));
+  if (runStatus(run) === 'partial') args.push('--resume');
+  return args;
+}
+
+export interface RunBenchOptions {
+  jobs: number;
+  /** The `hpf` entry script that children run (dist/cli.js). */
+  cliPath: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BenchOutcome {
+  done: string[];
+  failed: Array<{ id: string; reason: string }>;
+  skipped: string[];
+}
+
+export async function runBench(benchDir: string, config: BenchConfig, options: RunBenchOptions): Promise<BenchOutcome> {
+  const log = options.log ?? (() => {});
+  openBench(benchDir, config);
+  const dataCache = join(resolve(benchDir), 'data');
+  // Generate the data once here, so parallel children never race to write it.
+  resolveData(config.data, { cacheDir: dataCache, log });
+  const runs = planRuns(config, benchDir);
+  const outcome: BenchOutcome = { done: [], failed: [], skipped: [] };
+  const queue = runs.filter((r) => {
+    if (runStatus(r) !== 'done') return true;
+    outcome.skipped.push(r.id);
+    return false;
+  });
+  log(`${runs.length} runs: ${outcome.skipped.length} already finished, ${queue.length} to run (${queue.filter((r) => runStatus(r) === 'partial').length} resumed), ${options.jobs} at a time`);
+  const children = new Set<ChildProcess>();
+  const stop = (): void => {
+    for (const c of children) c.kill('SIGINT');
+  };
+  options.signal?.addEventListener('abort', stop, { once: true });
+
+  const worker = async (): Promise<void> => {
+    while (queue.length > 0 && !options.signal?.aborted) {
+      const run = queue.shift()!;
+      mkdirSync(run.dir, { recursive: true });
+      const args = trainArgs(config, run, dataCache);
+      log(`start ${run.id}${args.includes('--resume') ? ' (resuming)' : ''}`);
+      const logFile = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
+      const started = performance.now();
+      const code = await new Promise<number | string>((ok) => {
+        const child = spawn(process.execPath, [options.cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        children.add(child);
+        child.stdout.pipe(logFile, { end: false });
+        child.stderr.pipe(logFile, { end: false });
+        child.on('error', (e) => ok(e.message));
+        child.on('exit', (c, signal) => {
+          children.delete(child);
+          ok(c ?? signal ?? 'unknown');
+        });
+      });
+      logFile.end();
+      const secs = ((performance.now() - started) / 1000).toFixed(0);
+      if (code === 0 && runStatus(run) === 'done') {
+        outcome.done.push(run.id);
+        log(`done  ${run.id} in ${secs} s`);
+      } else if (!options.signal?.aborted) {
+        outcome.failed.push({ id: run.id, reason: `exit ${code}; see ${join(run.dir, 'train.log')}` });
+        log(`FAIL  ${run.id} (exit ${code}); see ${join(run.dir, 'train.log')}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  options.signal?.removeEventListener('abort', stop);
+  return outcome;
+}

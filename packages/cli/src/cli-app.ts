@@ -1,0 +1,399 @@
+/**
+ * The `hpf` command, built with commander: train, eval, predict, bench stable-gain, report and
+ * detectors. `createProgram` returns the program without running it, so tests parse arguments
+ * and read --help without training anything.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BENCH_PRESETS, runBench, type BenchConfig } from './bench.js';
+import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';
+import { TRAIN_DEFAULTS, type HpfSetting, type TrainOptions } from './train.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+function intArg(name: string, min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+function floatArg(name: string, min = 0, exclusive = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || (exclusive && n === min)) {
+      throw new InvalidArgumentError(`${name} must be a number ${exclusive ? '>' : '>='} ${min}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+function intListArg(name: string): (value: string) => number[] {
+  return (value) =>
+    value.split(',').map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes comma-separated integers, got '${value}'`);
+      return n;
+    });
+}
+
+/** `--set key=value` (repeatable): an adapter option; the value is parsed as JSON when it parses. */
+function collectSetting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`--set takes key=value, got '${value}'`);
+  const key = value.slice(0, eq);
+  const raw = value.slice(eq + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // a plain string
+  }
+  return { ...previous, [key]: parsed };
+}
+
+export interface TrainCliOptions {
+  detector: string;
+  hpf?: boolean;
+  hpfDelta?: number;
+  hpfMomentum?: number;
+  data: string;
+  out: string;
+  steps: number;
+  batchSize: number;
+  inputSize?: number;
+  lr: number;
+  warmupIters?: number;
+  warmupRatio: number;
+  lrSteps?: number[];
+  lrGamma: number;
+  momentum: number;
+  weightDecay: number;
+  clipGradNorm?: number;
+  seed: number;
+  backbone: string;
+  neckChannels?: number;
+  featChannels?: number;
+  stackedConvs?: number;
+  smallInput: 'auto' | 'on' | 'off';
+  checkpointEvery: number;
+  resume?: boolean;
+  eval: boolean;
+  flip: number;
+  dataCache?: string;
+  set?: Record<string, unknown>;
+  backend?: string;
+  logEvery: number;
+}
+
+/** --hpf / --no-hpf / --hpf-delta / --hpf-momentum -> the adapters' `hpf` option. */
+export function hpfSetting(o: Pick<TrainCliOptions, 'hpf' | 'hpfDelta' | 'hpfMomentum'>): HpfSetting {
+  const tuned = o.hpfDelta !== undefined || o.hpfMomentum !== undefined;
+  if (o.hpf === false) {
+    if (tuned) throw new Error('--no-hpf cannot be combined with --hpf-delta or --hpf-momentum');
+    return false;
+  }
+  if (!tuned) return true;
+  const setting: Record<string, unknown> = {};
+  if (o.hpfDelta !== undefined) setting.delta = o.hpfDelta;
+  if (o.hpfMomentum !== undefined) setting.momentum = o.hpfMomentum;
+  return setting;
+}
+
+export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
+  const options: TrainOptions = {
+    detector: o.detector,
+    hpf: hpfSetting(o),
+    data: o.data,
+    out: o.out,
+    steps: o.steps,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    warmupRatio: o.warmupRatio,
+    lrGamma: o.lrGamma,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    seed: o.seed,
+    backbone: o.backbone,
+    smallInput: o.smallInput === 'auto' ? 'auto' : o.smallInput === 'on',
+    checkpointEvery: o.checkpointEvery,
+    resume: o.resume === true,
+    evaluate: o.eval,
+    flipProbability: o.flip,
+  };
+  if (o.inputSize !== undefined) options.inputSize = o.inputSize;
+  if (o.warmupIters !== undefined) options.warmupIters = o.warmupIters;
+  if (o.lrSteps !== undefined) options.lrSteps = o.lrSteps;
+  if (o.clipGradNorm !== undefined) options.clipGradNorm = o.clipGradNorm;
+  if (o.neckChannels !== undefined) options.neckChannels = o.neckChannels;
+  if (o.featChannels !== undefined) options.featChannels = o.featChannels;
+  if (o.stackedConvs !== undefined) options.stackedConvs = o.stackedConvs;
+  if (o.dataCache !== undefined) options.dataCache = o.dataCache;
+  if (o.set !== undefined) options.detectorOptions = o.set;
+  return options;
+}
+
+function detectorArg(value: string): string {
+  if (!Object.hasOwn(DETECTORS, value)) throw new InvalidArgumentError(`unknown detector '${value}'; known detectors: ${detectorNames().join(', ')}`);
+  return value;
+}
+
+async function startBackend(backend: string | undefined, io: CliIo): Promise<void> {
+  const { initBackend, formatBackendChoice } = await import('@hpf/engine');
+  const choice = await initBackend(backend === undefined ? {} : { prefer: backend as never });
+  io.err(`${formatBackendChoice(choice)}\n`);
+}
+
+/** SIGINT/SIGTERM abort the controller once; a second signal exits at once. */
+function abortOnSignals(io: CliIo): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const handler = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    io.err(`\n${name}: stopping after the current iteration (the last checkpoint stays intact); press Ctrl-C again to quit at once\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+function addTrainOptions(cmd: Command): Command {
+  const d = TRAIN_DEFAULTS;
+  return cmd
+    .requiredOption('--detector <name>', `detector: ${detectorNames().join(', ')}`, detectorArg)
+    .option('--hpf', 'train with the HPF classification loss (default)')
+    .option('--no-hpf', 'train with the published loss (the baseline)')
+    .option('--hpf-delta <delta>', 'HPF: half-width of the gamma range (implies --hpf)', floatArg('--hpf-delta'))
+    .option('--hpf-momentum <m>', 'HPF: EMA momentum of the per-level statistic, in [0, 1) (implies --hpf)', floatArg('--hpf-momentum'))
+    .requiredOption('--data <spec>', 'digits-det:quick, digits-det:full, or a folder with train/ and val/ COCO sub-folders')
+    .requiredOption('--out <dir>', 'run folder: checkpoint.hpf, result.json')
+    .option('--steps <n>', 'training iterations', intArg('--steps', 1), d.steps)
+    .option('--batch-size <n>', 'images per iteration', intArg('--batch-size', 1), d.batchSize)
+    .option('--input-size <px>', 'square network input (default: the first training image width)', intArg('--input-size', 1))
+    .option('--lr <lr>', 'base learning rate', floatArg('--lr', 0, true), d.lr)
+    .option('--warmup-iters <n>', 'linear warm-up iterations (default min(100, steps / 4))', intArg('--warmup-iters'))
+    .option('--warmup-ratio <r>', 'warm-up starts at lr x ratio', floatArg('--warmup-ratio'), d.warmupRatio)
+    .option('--lr-steps <list>', 'iterations where lr is multiplied by --lr-gamma (default 2/3 and 11/12 of --steps)', intListArg('--lr-steps'))
+    .option('--lr-gamma <g>', 'learning-rate step factor', floatArg('--lr-gamma'), d.lrGamma)
+    .option('--momentum <m>', 'SGD momentum', floatArg('--momentum'), d.momentum)
+    .option('--weight-decay <wd>', 'SGD weight decay', floatArg('--weight-decay'), d.weightDecay)
+    .option('--clip-grad-norm <n>', 'clip gradients to this global norm', floatArg('--clip-grad-norm', 0, true))
+    .option('--seed <n>', 'seed of the initial weights and the data order', intArg('--seed'), d.seed)
+    .option('--backbone <preset>', 'backbone preset of @hpf/fpn', d.backbone)
+    .option('--neck-channels <n>', 'FPN channels (adapter default 64)', intArg('--neck-channels', 1))
+    .option('--feat-channels <n>', 'head tower channels (adapter default 64)', intArg('--feat-channels', 1))
+    .option('--stacked-convs <n>', 'convs per head tower (adapter default 4)', intArg('--stacked-convs', 1))
+    .addOption(new Option('--small-input <mode>', 'apply the registry small-input prior sizes (auto: input <= 256 px)').choices(['auto', 'on', 'off']).default('auto'))
+    .option('--set <key=value>', 'extra adapter option (JSON value), repeatable', collectSetting)
+    .option('--checkpoint-every <n>', 'also checkpoint every n iterations (0: epoch ends only)', intArg('--checkpoint-every'), d.checkpointEvery)
+    .option('--resume', 'continue from <out>/checkpoint.hpf')
+    .option('--no-eval', 'skip the COCO evaluation on val/ at the end')
+    .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
+    .option('--data-cache <dir>', 'where digits-det sets are generated', 'data')
+    .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
+    .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
+}
+
+export function createProgram(io: CliIo = defaultIo): Command {
+  const program = new Command('hpf')
+    .description('Train, evaluate and benchmark one-stage detectors with Hierarchical Progressive Focus (HPF)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  const train = addTrainOptions(new Command('train').description('train a detector (checkpoint every epoch, --resume, COCO evaluation at the end)'));
+  train.action(async (o: TrainCliOptions) => {
+    const options = trainOptionsFromCli(o);
+    await startBackend(o.backend, io);
+    const { runTraining, TrainingStoppedError } = await import('./train.js');
+    const { createProgressView } = await import('./progress.js');
+    const { formatSummary } = await import('@hpf/eval');
+    const view = createProgressView(process.stderr, o.logEvery, (l) => io.out(`${l}\n`));
+    const { signal, release } = abortOnSignals(io);
+    try {
+      const result = await runTraining(options, {
+        signal,
+        log: (l) => view.log(l),
+        onStart: ({ startIteration, steps }) => view.start(startIteration, steps),
+        onIteration: (e) => view.update(e),
+      });
+      view.stop();
+      if (result.interrupted) {
+        io.out(`stopped at iteration ${result.history.length}; checkpoint ${result.checkpoint}; continue with --resume\n`);
+        process.exitCode = 130;
+        return;
+      }
+      io.out(`trained ${result.steps} iterations in ${result.trainSeconds.toFixed(0)} s; checkpoint ${result.checkpoint}\n`);
+      if (result.stats !== null) io.out(`${formatSummary(result.stats)}\n`);
+      io.out(`result: ${join(resolve(options.out), 'result.json')}\n`);
+    } catch (error) {
+      view.stop();
+      if (error instanceof TrainingStoppedError) {
+        io.err(`${error.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw error;
+    } finally {
+      release();
+    }
+  });
+  program.addCommand(train);
+
+  program.addCommand(
+    new Command('eval')
+      .description('COCO evaluation of a trained run on its validation split (or --data)')
+      .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .option('--data <spec>', 'data to evaluate on (default: the run\'s own)')
+      .option('--data-cache <dir>', 'where digits-det sets are generated', 'data')
+      .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
+      .option('--backend <name>', 'tfjs backend')
+      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string }) => {
+        await startBackend(o.backend, io);
+        const { openRun } = await import('./run-files.js');
+        const { readCocoDataset, writeFileAtomic } = await import('@hpf/data');
+        const { evaluateDetector } = await import('./evaluate.js');
+        const { resolveData } = await import('./data-source.js');
+        const { formatSummary } = await import('@hpf/eval');
+        const run = await openRun(o.run);
+        try {
+          const source = resolveData(o.data ?? run.meta.options.data, { cacheDir: o.dataCache });
+          const val = readCocoDataset(source.valDir);
+          const { result } = await evaluateDetector(run.detector, val, { batchSize: o.batchSize, inputSize: run.meta.inputSize });
+          io.out(`${run.meta.options.detector} (${JSON.stringify(run.meta.options.hpf)}), iteration ${run.meta.iteration}, on ${source.valDir}\n${formatSummary(result.stats)}\n`);
+          const file = join(resolve(o.run), 'eval.json');
+          writeFileAtomic(file, JSON.stringify({ data: source.valDir, iteration: run.meta.iteration, stats: result.stats }, null, 1));
+          io.out(`written: ${file}\n`);
+        } finally {
+          run.detector.dispose();
+        }
+      }),
+  );
+
+  program.addCommand(
+    new Command('predict')
+      .description('detections for a folder of images: COCO results JSON + PNGs with boxes drawn')
+      .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .requiredOption('--images <dir>', 'a COCO folder (instances.json) or a folder of .png/.jpg images')
+      .requiredOption('--out <dir>', 'output folder: detections.json and images/*.png')
+      .option('--score-threshold <s>', 'draw boxes with at least this score (the JSON has all)', floatArg('--score-threshold'), 0.3)
+      .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
+      .option('--backend <name>', 'tfjs backend')
+      .action(async (o: { run: string; images: string; out: string; scoreThreshold: number; batchSize: number; backend?: string }) => {
+        await startBackend(o.backend, io);
+        const { openRun } = await import('./run-files.js');
+        const { listImages, predictImages } = await import('./predict.js');
+        const { writeFileAtomic } = await import('@hpf/data');
+        const run = await openRun(o.run);
+        try {
+          const images = listImages(o.images);
+          const out = resolve(o.out);
+          mkdirSync(out, { recursive: true });
+          const { detections, files } = await predictImages(run.detector, images, {
+            inputSize: run.meta.inputSize,
+            batchSize: o.batchSize,
+            labelToCategoryId: run.meta.categories.map((c) => c.id),
+            drawThreshold: o.scoreThreshold,
+            outDir: out,
+          });
+          writeFileAtomic(join(out, 'detections.json'), JSON.stringify(detections));
+          io.out(`${detections.length} detections on ${images.length} images: ${join(out, 'detections.json')}; drawn: ${files.length} PNGs in ${join(out, 'images')}\n`);
+        } finally {
+          run.detector.dispose();
+        }
+      }),
+  );
+
+  const bench = new Command('bench').description('benchmarks');
+  bench.addCommand(
+    new Command('stable-gain')
+      .description('the stable-gain protocol (DESIGN.md section 5): baseline vs HPF per detector and seed, one process per run, resumable')
+      .addOption(new Option('--preset <name>', 'quick: digits-det quick; full: digits-det full').choices(['quick', 'full']).default('quick'))
+      .option('--detectors <list>', `'all' or a comma list of ${detectorNames().join(', ')}`, 'all')
+      .option('--seeds <n>', 'seeds 0..n-1', intArg('--seeds', 1), 3)
+      .option('--jobs <n>', 'runs in parallel (one process each)', intArg('--jobs', 1), 2)
+      .option('--out <dir>', 'bench folder (re-run the same command to resume)', 'runs/stable-gain')
+      .option('--steps <n>', 'iterations per run (default: the preset\'s)', intArg('--steps', 1))
+      .option('--batch-size <n>', 'images per iteration (default: the preset\'s)', intArg('--batch-size', 1))
+      .option('--lr <lr>', 'base learning rate (default: the preset\'s)', floatArg('--lr', 0, true))
+      .option('--backbone <preset>', 'backbone preset', 'resnet18-mini')
+      .option('--hpf-delta <delta>', 'HPF delta of the hpf arm (the same for every detector)', floatArg('--hpf-delta'), 0.5)
+      .option('--train-arg <arg>', 'extra argument passed to every hpf train run, repeatable (e.g. --train-arg=--input-size=96)', (v: string, p: string[] = []) => [...p, v])
+      .action(async (o: { preset: 'quick' | 'full'; detectors: string; seeds: number; jobs: number; out: string; steps?: number; batchSize?: number; lr?: number; backbone: string; hpfDelta: number; trainArg?: string[] }) => {
+        const preset = BENCH_PRESETS[o.preset];
+        const config: BenchConfig = {
+          format: 1,
+          preset: o.preset,
+          detectors: parseDetectorList(o.detectors),
+          seeds: Array.from({ length: o.seeds }, (_, i) => i),
+          data: preset.data,
+          steps: o.steps ?? preset.steps,
+          batchSize: o.batchSize ?? preset.batchSize,
+          lr: o.lr ?? preset.lr,
+          backbone: o.backbone,
+          hpfDelta: o.hpfDelta,
+          extraArgs: o.trainArg ?? [],
+        };
+        const cliPath = process.argv[1];
+        if (cliPath === undefined || !existsSync(cliPath)) throw new Error('hpf bench: cannot find the hpf entry script to start runs with');
+        const { signal, release } = abortOnSignals(io);
+        try {
+          const outcome = await runBench(o.out, config, { jobs: o.jobs, cliPath, signal, log: (l) => io.out(`[bench] ${l}\n`) });
+          if (signal.aborted) {
+            io.out(`[bench] interrupted: finished runs are kept; re-run the same command to continue\n`);
+            process.exitCode = 130;
+            return;
+          }
+          const { writeReport } = await import('./report.js');
+          const { files } = await writeReport(o.out);
+          io.out(`[bench] ${outcome.done.length} runs finished now, ${outcome.skipped.length} earlier, ${outcome.failed.length} failed\n[bench] report: ${files[0]}\n`);
+          if (outcome.failed.length > 0) process.exitCode = 1;
+        } finally {
+          release();
+        }
+      }),
+  );
+  program.addCommand(bench);
+
+  program.addCommand(
+    new Command('report')
+      .description('Markdown table, JSON and charts (SVG + PNG) of a stable-gain bench folder')
+      .argument('<bench-dir>', 'folder written by hpf bench stable-gain')
+      .option('--out <dir>', 'where to write report.md, report.json and the charts (default: the bench folder)')
+      .option('--gamma-detector <name>', 'detector whose per-level gamma is charted (default: the first)')
+      .action(async (dir: string, o: { out?: string; gammaDetector?: string }) => {
+        const { writeReport } = await import('./report.js');
+        const options: { outDir?: string; gammaDetector?: string } = {};
+        if (o.out !== undefined) options.outDir = o.out;
+        if (o.gammaDetector !== undefined) options.gammaDetector = o.gammaDetector;
+        const { markdown, files } = await writeReport(dir, options);
+        io.out(`${markdown}\nwritten: ${files.join(', ')}\n`);
+      }),
+  );
+
+  program.addCommand(
+    new Command('detectors').description('list the detectors, whether their adapter loads, and their small-input setting').action(async () => {
+      for (const name of detectorNames()) {
+        const status = await loadDetectorFactory(name).then(
+          () => 'available',
+          (e: unknown) => (e instanceof Error ? e.message : String(e)),
+        );
+        io.out(`${name.padEnd(11)} ${status}\n  small inputs: ${DETECTORS[name]!.smallInputNote} ${JSON.stringify(DETECTORS[name]!.smallInput)}\n`);
+      }
+    }),
+  );
+  return program;
+}

@@ -1,0 +1,31 @@
+export { DETECTORS, detectorNames, detectorEntry, loadDetectorFactory, parseDetectorList, UnknownDetectorError, DetectorUnavailableError, type DetectorEntry, type DetectorFactory, type CommonDetectorOptions } from './registry.js';
+export {
+  runTraining,
+  TRAIN_DEFAULTS,
+  TrainingStoppedError,
+  buildDetector,
+  loadModelState,
+  detectorOptionsFor,
+  lrScheduleFor,
+  checkpointPath,
+  CHECKPOINT_FILE,
+  RESULT_FILE,
+  type TrainOptions,
+  type TrainHooks,
+  type TrainResult,
+  type ProgressEvent,
+  type IterationRecord,
+  type CheckpointMeta,
+  type HpfSetting,
+} from './train.js';
+export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile } from './checkpoint.js';
+export { resolveData, type DataSource, type ResolveDataOptions } from './data-source.js';
+export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
+export { predictImages, listImages, drawBox } from './predict.js';
+export { openRun } from './run-files.js';
+export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, type BenchConfig, type BenchRun, type RunStatus } from './bench.js';
+export { summarizeBench, formatMarkdown, writeReport, gammaPoints, METRICS, type BenchReport, type DetectorReport } from './report.js';
+export { mean, sampleSd, pairedSummary, type PairedSummary } from './stats.js';
+export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec } from './charts.js';
+export { createProgram, trainOptionsFromCli, hpfSetting, type CliIo } from './cli-app.js';
+export { formatProgressLine, formatDuration, formatLosses } from './progress.js';
