@@ -13,6 +13,9 @@ const LAYER: Record<string, number> = {
   '@hpf/eval': 2,
   '@hpf/digits-det': 3,
   '@hpf/cli': 5,
+  // Private test helpers for the adapters' suites: may use anything below the adapters, and no
+  // library source may import it (checked below).
+  '@hpf/testkit': 3.5,
 };
 const ADAPTERS = ['retinanet', 'fcos', 'atss', 'foveabox', 'freeanchor', 'paa', 'gfl', 'vfnet', 'tood'];
 for (const a of ADAPTERS) LAYER[`@hpf/${a}`] = 4;
@@ -55,6 +58,7 @@ describe('package architecture', () => {
         const own = LAYER[json.name]!;
         for (const file of sourceFiles(join(dir, 'src'))) {
           for (const dep of importedPackages(file).filter((d) => d.startsWith('@hpf/'))) {
+            expect(dep === '@hpf/testkit', `${file} imports the test-only @hpf/testkit`).toBe(false);
             const allowed = (LAYER[dep] ?? Infinity) < own || (EXTRA_ALLOWED[json.name] ?? []).includes(dep);
             expect(allowed, `${file} imports ${dep}, which is not below ${json.name}`).toBe(true);
             expect(ADAPTERS.includes(dep.slice(5)) && ADAPTERS.includes(json.name.slice(5)), `${file}: an adapter imports another adapter`).toBe(false);
