@@ -202,7 +202,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--resume', 'continue from <out>/checkpoint.hpf')
     .option('--no-eval', 'skip the COCO evaluation on val/ at the end')
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
-    .option('--data-cache <dir>', 'where digits-det sets are generated', 'data')
+    .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
     .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
 }
@@ -258,7 +258,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .description('COCO evaluation of a trained run on its validation split (or --data)')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
       .option('--data <spec>', 'data to evaluate on (default: the run\'s own)')
-      .option('--data-cache <dir>', 'where digits-det sets are generated', 'data')
+      .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
       .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string }) => {
@@ -395,5 +395,11 @@ export function createProgram(io: CliIo = defaultIo): Command {
       }
     }),
   );
+  // addCommand() does not pass these settings down (only .command() does): apply them to all.
+  const configure = (cmd: Command): void => {
+    cmd.configureOutput({ writeOut: io.out, writeErr: io.err }).exitOverride().showHelpAfterError('(run with --help for usage)');
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
   return program;
 }

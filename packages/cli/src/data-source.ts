@@ -14,7 +14,7 @@ export interface DataSource {
 }
 
 export interface ResolveDataOptions {
-  /** Where generated digits-det folders are kept (default ./data). */
+  /** Where generated digits-det folders are kept (default ./runs/data). */
   cacheDir?: string;
   /** digits-det generation seed (default 0); the data does not change with the training seed. */
   dataSeed?: number;
@@ -25,7 +25,7 @@ export interface ResolveDataOptions {
 const DIGITS_PREFIX = 'digits-det:';
 
 export function resolveData(spec: string, options: ResolveDataOptions = {}): DataSource {
-  const { cacheDir = 'data', dataSeed = 0, log = () => {} } = options;
+  const { cacheDir = 'runs/data', dataSeed = 0, log = () => {} } = options;
   if (spec.startsWith(DIGITS_PREFIX)) {
     const preset = spec.slice(DIGITS_PREFIX.length);
     if (preset !== 'quick' && preset !== 'full') throw new Error(`--data: unknown digits-det preset '${preset}' in '${spec}' (expected digits-det:quick or digits-det:full)`);

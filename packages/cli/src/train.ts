@@ -53,7 +53,7 @@ export interface TrainOptions {
   resume: boolean;
   evaluate: boolean;
   flipProbability: number;
-  /** Where digits-det sets are generated (default ./data). */
+  /** Where digits-det sets are generated (default ./runs/data). */
   dataCache?: string;
   /** Extra adapter options (e.g. from --detector-option key=value). */
   detectorOptions?: Record<string, unknown>;
