@@ -18,3 +18,4 @@ export { l1BoxLoss } from './l1-loss.js';
 export { boxesToOriginalPixels, detectionToOriginal, finishDetections } from './predict.js';
 export { DenseDetector, type DecodedLevel } from './detector.js';
 export { foregroundIndices, pickRows, alignedIoUArray } from './quality-targets.js';
+export { atssBoxTargets, type AtssBoxTargets, type AtssBoxTargetOptions } from './quality-atss-targets.js';
