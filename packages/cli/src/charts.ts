@@ -2,13 +2,15 @@
  * Report charts: a Vega-Lite spec compiled to Vega, rendered to SVG in Node (no browser, no
  * canvas), then rasterised to PNG by resvg.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { Resvg } from '@resvg/resvg-js';
-import { writeFileAtomic } from '@hpf/data';
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import { Resvg } from "@resvg/resvg-js";
+import { writeFileAtomic } from "@hpf/data";
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(compile(spec).spec), {
+    renderer: "none",
+  });
   try {
     return await view.toSVG();
   } finally {
@@ -17,14 +19,21 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 export function svgToPng(svg: string, scale = 2): Buffer {
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' })
+  const png = new Resvg(svg, {
+    fitTo: { mode: "zoom", value: scale },
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+    background: "white",
+  })
     .render()
     .asPng();
   return Buffer.from(png);
 }
 
 /** Writes `<base>.svg` and `<base>.png`; returns both paths. */
-export async function writeChart(base: string, spec: TopLevelSpec): Promise<{ svg: string; png: string }> {
+export async function writeChart(
+  base: string,
+  spec: TopLevelSpec
+): Promise<{ svg: string; png: string }> {
   const svg = await renderSvg(spec);
   writeFileAtomic(`${base}.svg`, svg);
   writeFileAtomic(`${base}.png`, svgToPng(svg));
@@ -38,27 +47,53 @@ export interface DeltaPoint {
 }
 
 /** AP delta (HPF - baseline, AP points) per detector: mean with +-1 sd bar and the per-seed points. */
-export function deltaChartSpec(points: readonly DeltaPoint[], metric = 'AP'): TopLevelSpec {
+export function deltaChartSpec(
+  points: readonly DeltaPoint[],
+  metric = "AP"
+): TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${metric} delta per detector (HPF - baseline, points; mean +- sd over seeds)`,
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `${metric} delta per detector (HPF − baseline, AP points; red: mean ± sd over seeds; blue: seeds)`,
     width: Math.max(240, 60 * new Set(points.map((p) => p.detector)).size),
     height: 260,
     data: { values: points.map((p) => ({ ...p, delta: 100 * p.delta })) },
-    encoding: { x: { field: 'detector', type: 'nominal', title: 'detector', axis: { labelAngle: 0 } } },
     layer: [
-      { mark: { type: 'rule', color: '#888' }, encoding: { y: { datum: 0 }, x: {} } },
+      // the zero line spans the whole plot: it has no x encoding
+      { mark: { type: "rule", color: "#888" }, encoding: { y: { datum: 0 } } },
       {
-        mark: { type: 'errorbar', extent: 'stdev', ticks: true },
-        encoding: { y: { field: 'delta', type: 'quantitative', title: `${metric} delta (points)` } },
-      },
-      {
-        mark: { type: 'point', filled: true, size: 90, color: '#d62728' },
-        encoding: { y: { aggregate: 'mean', field: 'delta', type: 'quantitative' } },
-      },
-      {
-        mark: { type: 'point', size: 40, opacity: 0.6, color: '#1f77b4' },
-        encoding: { y: { field: 'delta', type: 'quantitative' }, xOffset: { field: 'seed', type: 'nominal' } },
+        layer: [
+          {
+            mark: { type: "errorbar", extent: "stdev", ticks: true },
+            encoding: {
+              y: {
+                field: "delta",
+                type: "quantitative",
+                title: `${metric} delta (points)`,
+              },
+            },
+          },
+          {
+            mark: { type: "point", filled: true, size: 90, color: "#d62728" },
+            encoding: {
+              y: { aggregate: "mean", field: "delta", type: "quantitative" },
+            },
+          },
+          {
+            mark: { type: "point", size: 40, opacity: 0.6, color: "#1f77b4" },
+            encoding: {
+              y: { field: "delta", type: "quantitative" },
+              xOffset: { field: "seed", type: "nominal" },
+            },
+          },
+        ],
+        encoding: {
+          x: {
+            field: "detector",
+            type: "nominal",
+            title: "detector",
+            axis: { labelAngle: 0 },
+          },
+        },
       },
     ],
   } as TopLevelSpec;
@@ -71,18 +106,26 @@ export interface GammaPoint {
 }
 
 /** Per-level gamma over training (one line per pyramid level). */
-export function gammaChartSpec(points: readonly GammaPoint[], title: string): TopLevelSpec {
+export function gammaChartSpec(
+  points: readonly GammaPoint[],
+  title: string
+): TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     width: 480,
     height: 260,
     data: { values: [...points] },
-    mark: { type: 'line', strokeWidth: 1.5 },
+    mark: { type: "line", strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
-      y: { field: 'gamma', type: 'quantitative', title: 'gamma', scale: { zero: false } },
-      color: { field: 'level', type: 'nominal', title: 'level' },
+      x: { field: "iteration", type: "quantitative", title: "iteration" },
+      y: {
+        field: "gamma",
+        type: "quantitative",
+        title: "gamma",
+        scale: { zero: false },
+      },
+      color: { field: "level", type: "nominal", title: "level" },
     },
   } as TopLevelSpec;
 }

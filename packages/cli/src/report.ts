@@ -83,7 +83,7 @@ export function summarizeBench(benchDir: string): Omit<BenchReport, 'charts'> & 
   return { config, detectors, missing, summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta }, results };
 }
 
-const pct = (x: number): string => (100 * x).toFixed(1);
+const pct = (x: number): string => (100 * x).toFixed(2);
 const pm = (m: number, sd: number | null): string => (sd === null ? pct(m) : `${pct(m)} ± ${pct(sd)}`);
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${pct(x)}`;
 
@@ -134,7 +134,7 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
 }
 
 /** Per-level gamma points of one run, averaged over windows so the chart stays readable. */
-export function gammaPoints(result: TrainResult, window = 10): GammaPoint[] {
+export function gammaPoints(result: TrainResult, window = Math.max(1, Math.round(result.history.length / 100))): GammaPoint[] {
   const points: GammaPoint[] = [];
   for (let start = 0; start < result.history.length; start += window) {
     const chunk = result.history.slice(start, start + window);
@@ -166,12 +166,10 @@ export async function writeReport(benchDir: string, options: WriteReportOptions 
     if (!numbers.config.detectors.includes(gammaDetector)) throw new Error(`--gamma-detector: '${gammaDetector}' is not in this bench (${numbers.config.detectors.join(', ')})`);
     const pair = results.get(gammaDetector)?.[0];
     if (pair !== undefined) {
-      const points = [
-        ...gammaPoints(pair.hpf).map((p) => ({ ...p, level: `${p.level} HPF` })),
-      ];
+      const points = gammaPoints(pair.hpf);
       charts[`gamma per level, ${gammaDetector}`] = await writeChart(
         join(outDir, `gamma-${gammaDetector}`),
-        gammaChartSpec(points, `${gammaDetector} + HPF, seed ${pair.hpf.seed}: gamma per level over training (mean of 10 iterations)`),
+        gammaChartSpec(points, `${gammaDetector} + HPF, seed ${pair.hpf.seed}: gamma per level over training (gamma0 on a level without positives)`),
       );
     }
   }

@@ -283,6 +283,8 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     const perEpoch = loader.batchesPerEpoch;
     let interrupted = false;
     while (iteration < options.steps) {
+      // A training step is synchronous: yield once per iteration so signal handlers (Ctrl-C) run.
+      await new Promise<void>((ok) => setImmediate(ok));
       if (hooks.signal?.aborted) {
         interrupted = true;
         break;

@@ -106,9 +106,9 @@ describe('bench bookkeeping and report', () => {
     expect(numbers.detectors[0]!.finalGamma.baseline).toEqual([2, 2, 2, 2, 2]);
 
     const { markdown, files } = await writeReport(dir);
-    expect(markdown).toContain('| atss | 2 | 31.0 ± 1.4 | 32.0 ± 1.4 | +1.0 ± 2.8 | 1/2 |');
-    expect(markdown).toContain('| fcos | 1 | 20.0 | 25.0 | +5.0 | 1/1 |');
-    expect(markdown).toContain('HPF improved AP for 2 of 2 detectors; mean AP delta +3.0 points.');
+    expect(markdown).toContain('| atss | 2 | 31.00 ± 1.41 | 32.00 ± 1.41 | +1.00 ± 2.83 | 1/2 |');
+    expect(markdown).toContain('| fcos | 1 | 20.00 | 25.00 | +5.00 | 1/1 |');
+    expect(markdown).toContain('HPF improved AP for 2 of 2 detectors; mean AP delta +3.00 points.');
     expect(markdown).toContain('Runs not finished (left out): fcos-seed1-hpf.');
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.detectors[0].metrics.AP.wins).toBe(1);
