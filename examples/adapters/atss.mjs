@@ -1,0 +1,4 @@
+// Train atss (+ HPF) on digits-det quick, evaluate, print AP: node examples/adapters/atss.mjs [--steps 300] [--no-hpf]
+import { trainAdapter } from './train-adapter.mjs';
+
+await trainAdapter('atss');
