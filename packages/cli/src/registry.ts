@@ -48,6 +48,27 @@ export const DETECTORS: Readonly<Record<string, DetectorEntry>> = {
     smallInput: { regressRanges: [[-1, 8], [8, 16], [16, 32], [32, 64], [64, 1e8]] },
     smallInputNote: 'regress ranges divided by 8: (-1,8) (8,16) (16,32) (32,64) (64,inf)',
   },
+  gfl: {
+    load: async () => (await import('@hpf/gfl')).createGfl as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 2 },
+    smallInputNote: 'octave base scale 2 instead of 8 (packages/gfl README, "Small inputs")',
+  },
+  foveabox: {
+    load: async () => (await import('@hpf/foveabox')).createFoveaBox as unknown as DetectorFactory,
+    smallInput: { baseEdges: [8, 16, 32, 64, 128], scaleRanges: [[0.5, 32], [16, 64], [32, 128], [64, 256], [128, 1024]] },
+    smallInputNote: 'scale ranges and base edges halved (packages/foveabox README, "Small inputs")',
+  },
+  freeanchor: {
+    load: async () => (await import('@hpf/freeanchor')).createFreeAnchor as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 1, preAnchorTopk: 10 },
+    smallInputNote: 'octave base scale 1, bag size 10 (packages/freeanchor README, "Small inputs")',
+  },
+  paa: {
+    load: async () => (await import('@hpf/paa')).createPaa as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 2 },
+    smallInputNote: 'octave base scale 2 instead of 8 (packages/paa README, "Small inputs")',
+  },
+  // vfnet and tood: one entry each, like the ones above, once their adapters are in.
 };
 
 export function detectorNames(): string[] {

@@ -50,7 +50,7 @@ describe('argument errors', () => {
   });
   it('an unknown detector is an error listing the known ones', async () => {
     const r = await run(['train', '--detector', 'yolo', '--data', 'x', '--out', 'y']);
-    expect(r.io.errText).toContain("unknown detector 'yolo'; known detectors: atss, retinanet, fcos");
+    expect(r.io.errText).toContain("unknown detector 'yolo'; known detectors: atss, retinanet, fcos, gfl, foveabox, freeanchor, paa");
   });
   it('bad numbers and choices are errors naming the option', async () => {
     expect((await run(['train', '--detector', 'atss', '--data', 'x', '--out', 'y', '--steps', '2.5'])).io.errText).toContain('--steps must be an integer >= 1');

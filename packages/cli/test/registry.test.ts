@@ -12,11 +12,11 @@ const base: TrainOptions = { ...TRAIN_DEFAULTS, detector: 'atss', hpf: true, dat
 
 describe('detector registry', () => {
   it('loads the factories of the registered adapters', async () => {
-    for (const name of ['atss', 'retinanet', 'fcos']) expect(typeof (await loadDetectorFactory(name))).toBe('function');
+    for (const name of Object.keys(DETECTORS)) expect(typeof (await loadDetectorFactory(name))).toBe('function');
   });
   it('an unknown name is an error listing the known ones', async () => {
     await expect(loadDetectorFactory('yolo')).rejects.toThrow(new UnknownDetectorError('yolo'));
-    await expect(loadDetectorFactory('yolo')).rejects.toThrow("unknown detector 'yolo'; known detectors: atss, retinanet, fcos");
+    await expect(loadDetectorFactory('yolo')).rejects.toThrow("unknown detector 'yolo'; known detectors: atss, retinanet, fcos, gfl, foveabox, freeanchor, paa");
     expect(() => parseDetectorList('atss,yolo')).toThrow("unknown detector 'yolo'");
   });
   it('a broken adapter makes only that detector unavailable, with an error naming it', async () => {
