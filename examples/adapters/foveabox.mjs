@@ -1,0 +1,4 @@
+// Train foveabox (+ HPF) on digits-det quick, evaluate, print AP: node examples/adapters/foveabox.mjs [--steps 300] [--no-hpf]
+import { trainAdapter } from './train-adapter.mjs';
+
+await trainAdapter('foveabox');
