@@ -152,7 +152,7 @@ export class VfnetHead extends Module<tf.Tensor4D[], DenseHeadOutput> {
   }
 }
 
-/** backbone -> FPN (P3-P7, extra convs on the output) -> VFNet head, mmdetection's names. */
+/** backbone -> FPN (P3-P7, extra convs on the output after a ReLU, as vfnet_r50_fpn_1x) -> VFNet head, mmdetection's names. */
 export class VfnetModel extends Module<tf.Tensor4D, DenseHeadOutput> {
   readonly backbone: ResNet;
   readonly neck: Fpn;
@@ -185,7 +185,7 @@ export function buildVfnetModel(options: ResolvedDenseOptions, head: Omit<VfnetH
   const backboneOptions: BackboneOptions = typeof options.backbone === 'string' ? { preset: options.backbone } : { ...options.backbone };
   delete backboneOptions.seed;
   const backbone = createBackbone({ ...backboneOptions, rng });
-  const neck = new Fpn({ inChannels: [...backbone.outChannels], outChannels: options.neckChannels, extraConvs: 'on_output', reluBeforeExtraConvs: false, rng });
+  const neck = new Fpn({ inChannels: [...backbone.outChannels], outChannels: options.neckChannels, extraConvs: 'on_output', reluBeforeExtraConvs: true, rng });
   return new VfnetModel(
     backbone,
     neck,
