@@ -133,6 +133,8 @@ export class ToodDetector implements Detector<ToodConfig> {
       if (!Number.isInteger(value) || value < 1) throw new Error(`${where}: option '${name}' must be a positive integer, got ${String(value)}`);
       return value;
     };
+    // the T-head concatenates its interactive convs: it needs at least one
+    if (base.stackedConvs < 1) throw new Error(`${where}: option 'stackedConvs' must be >= 1 for the T-head, got ${base.stackedConvs}`);
     const epochs = positiveInt('epochs', options.epochs ?? d.epochs);
     const topk = positiveInt('topk', options.topk ?? d.topk);
     const initialEpoch = options.initialEpoch ?? Math.round((4 * epochs) / 12);

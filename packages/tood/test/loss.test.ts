@@ -124,6 +124,7 @@ describe('TOOD loss', () => {
   it('rejects unknown options and bad targets with clear errors', () => {
     expect(() => createTood({ ...SMALL, topK: 13 } as never)).toThrow(/unknown option 'topK'/);
     expect(() => createTood({ ...SMALL, epochs: 0 })).toThrow(/epochs/);
+    expect(() => createTood({ ...SMALL, stackedConvs: 0 })).toThrow(/stackedConvs/);
     expect(() => createTood({ ...SMALL, initialEpoch: -1 })).toThrow(/initialEpoch/);
     expect(() => createTood({ ...SMALL, hpf: { gama0: 2 } as never })).toThrow(/gama0/);
     const det = createTood(SMALL);
