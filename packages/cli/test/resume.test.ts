@@ -25,10 +25,14 @@ function modelTensors(out: string): Map<string, Float32Array> {
 
 describe('resume', () => {
   it('N steps straight equal N/2 steps, stop, then --resume for the rest (weights, momentum, losses)', async () => {
-    // momentum 0.5 in the HPF EMA makes the focus state part of what must be restored.
-    const overrides = { steps: 6, hpf: { momentum: 0.5 } };
+    // An EMA of the statistic (momentum 0.5) makes the focus state part of what must be restored;
+    // the wide gamma range [0.5, 7.5] keeps the statistic (about -log 0.01 at init) unclipped.
+    const overrides = { steps: 6, hpf: { gamma0: 4, delta: 3.5, momentum: 0.5 } };
     const straightDir = scratch();
+    const before = tf.memory().numTensors;
     const straight = await runTraining(tinyOptions(data, straightDir, overrides));
+    // the run frees its model, optimizer state and every batch
+    expect(tf.memory().numTensors).toBe(before);
 
     const resumedDir = scratch();
     const controller = new AbortController();
@@ -42,10 +46,13 @@ describe('resume', () => {
     expect(first.history).toHaveLength(3);
     expect(existsSync(join(resumedDir, 'result.json'))).toBe(false);
     const second = await runTraining(tinyOptions(data, resumedDir, { ...overrides, resume: true }));
+    expect(tf.memory().numTensors).toBe(before);
     expect(second.interrupted).toBe(false);
 
     expect(second.history.map((r) => r.losses)).toEqual(straight.history.map((r) => r.losses));
     expect(second.history.map((r) => r.gammas)).toEqual(straight.history.map((r) => r.gammas));
+    const gammas = straight.history.flatMap((r) => r.gammas);
+    expect(gammas.some((g) => g > 0.5 && g < 7.5 && g !== 4)).toBe(true);
     const a = modelTensors(straightDir);
     const b = modelTensors(resumedDir);
     expect([...b.keys()]).toEqual([...a.keys()]);
