@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { ProgressiveFocus, sigmoidFocalLoss } from '@hpf/loss';
 import {
   batchByLevel,
@@ -105,6 +106,30 @@ describe('l1BoxLoss', () => {
     expect(l1BoxLoss(pred, target, 3).dataSync()[0]).toBeCloseTo(l1, 6);
     expect(l1BoxLoss(pred, target, 3, beta).dataSync()[0]).toBeCloseTo(smooth, 6);
     expect(() => l1BoxLoss(pred, tf.zeros([2, 3]) as tf.Tensor2D, 1)).toThrow(/\[M, 4\]/);
+    tf.dispose([pred, target]);
+  });
+
+  it('has a smooth-L1 gradient (beta > 0) matching central differences of the float64 formula', () => {
+    // Differences on both sides of beta, away from the kink at d = beta.
+    const p = [0.02, -0.05, 0.3, -0.4, 0.08, 0.5, -0.01, 0.2];
+    const t = new Array(8).fill(0);
+    const beta = 0.11;
+    const ref = (v: number[]) =>
+      v.reduce((s, x, i) => {
+        const d = Math.abs(x - t[i]);
+        return s + (d < beta ? (0.5 * d * d) / beta : d - 0.5 * beta);
+      }, 0) / 2;
+    const pred = tf.tensor2d(p, [2, 4]);
+    const target = tf.tensor2d(t, [2, 4]);
+    const grad = tf.grad((x: tf.Tensor) => l1BoxLoss(x as tf.Tensor2D, target, 2, beta))(pred).dataSync();
+    const h = 1e-6;
+    p.forEach((_, i) => {
+      const up = [...p];
+      const down = [...p];
+      up[i]! += h;
+      down[i]! -= h;
+      expect(grad[i]).toBeCloseTo((ref(up) - ref(down)) / (2 * h), 4);
+    });
     tf.dispose([pred, target]);
   });
 });

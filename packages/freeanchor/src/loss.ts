@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LevelStats, ProgressiveFocus } from '@hpf/loss';
-import { boxIoUArray, concatLevels, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { boxIoUArray, concatLevels, smoothL1, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
 import { anchorBags, boxProbability } from './bags.js';
 
 /** Raw FreeAnchor (RetinaNet) head outputs per level and the anchors they belong to. */
@@ -111,12 +111,7 @@ export function freeAnchorLoss(input: FreeAnchorLossInput, options: FreeAnchorLo
       const pred = tf.gather(tf.reshape(deltas, [-1, 4]), tf.tensor1d(bagIndex, 'int32'));
       const bagAnchors = tf.tensor2d(bagIndex.map((p) => p % m).flatMap((j) => Array.from(allAnchors.subarray(4 * j, 4 * j + 4))), [numBag, 4]);
       const target = coder.encode(bagAnchors, tf.tensor2d(bagTargets, [numBag, 4]));
-      const diff = tf.abs(tf.sub(pred, target));
-      const beta = options.smoothL1Beta;
-      // smooth L1 as 0.5 min(d, beta)^2 / beta + (d - min(d, beta)): no comparison op, whose
-      // missing gradient (Less) would break tf.variableGrads.
-      const small = tf.minimum(diff, beta);
-      const smooth = beta === 0 ? diff : tf.add(tf.div(tf.mul(tf.square(small), 0.5), beta), tf.sub(diff, small));
+      const smooth = smoothL1(tf.abs(tf.sub(pred, target)), options.smoothL1Beta);
       const boxLoss = tf.mul(tf.sum(smooth, 1), options.bboxLossWeight);
       return tf.reshape(tf.mul(tf.sigmoid(z), tf.exp(tf.neg(boxLoss))), [numObjects, topk]);
     });

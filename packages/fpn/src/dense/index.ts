@@ -14,7 +14,7 @@ export { flattenLevels, batchByLevel, tileLevelPriors, concatLevels } from './le
 export { centernessFromDistances, centernessTargets } from './centerness.js';
 export { checkTargets, ignoreCentersInBoxes, priorCenters } from './targets.js';
 export { focalClassificationLoss } from './classification.js';
-export { l1BoxLoss } from './l1-loss.js';
+export { l1BoxLoss, smoothL1 } from './l1-loss.js';
 export { boxesToOriginalPixels, detectionToOriginal, finishDetections } from './predict.js';
 export { DenseDetector, type DecodedLevel } from './detector.js';
 export { foregroundIndices, pickRows, alignedIoUArray } from './quality-targets.js';

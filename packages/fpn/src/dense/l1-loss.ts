@@ -13,9 +13,21 @@ export function l1BoxLoss(pred: tf.Tensor2D, target: tf.Tensor2D, avgFactor: num
   if (!(avgFactor > 0)) throw new Error(`l1BoxLoss: avgFactor must be > 0, got ${avgFactor}`);
   if (!(beta >= 0)) throw new Error(`l1BoxLoss: beta must be >= 0, got ${beta}`);
   return tf.tidy(() => {
-    const diff = tf.abs(tf.sub(pred, target));
-    // smooth L1: 0.5 d^2 / beta below beta, d - 0.5 beta above (beta 0 is plain L1).
-    const elementwise = beta === 0 ? diff : tf.where(tf.less(diff, beta), tf.div(tf.mul(tf.square(diff), 0.5), beta), tf.sub(diff, 0.5 * beta));
+    const elementwise = smoothL1(tf.abs(tf.sub(pred, target)), beta);
     return tf.div(tf.sum(elementwise), avgFactor) as tf.Scalar;
+  });
+}
+
+/**
+ * Elementwise smooth L1 of absolute differences `d`: 0.5 d^2 / beta below beta, d - 0.5 beta above;
+ * beta 0 is plain L1. Written as 0.5 min(d, beta)^2 / beta + (d - min(d, beta)) because a
+ * comparison (tf.less inside tf.where) has no registered gradient in tfjs-core, which breaks
+ * tf.variableGrads. Returns a new tensor the caller owns.
+ */
+export function smoothL1<T extends tf.Tensor>(d: T, beta: number): T {
+  if (beta === 0) return tf.clone(d);
+  return tf.tidy(() => {
+    const small = tf.minimum(d, beta);
+    return tf.add(tf.div(tf.mul(tf.square(small), 0.5), beta), tf.sub(d, small)) as T;
   });
 }
