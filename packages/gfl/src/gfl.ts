@@ -8,7 +8,6 @@ import {
   resolveDetectorOptions,
   type DecodedLevel,
   type DenseDefaults,
-  type DenseDetectorModel,
   type DenseDetectorOptions,
   type DenseHeadOutput,
   type DetectorLoss,
@@ -61,10 +60,8 @@ export const GFL_DEFAULTS: DenseDefaults & Pick<GflConfig, 'topk' | 'octaveBaseS
  * location, a joint class-quality score trained with quality focal loss (or HPF on its beta), box
  * sides as distributions over regMax + 1 bins trained with distribution focal loss and GIoU.
  */
-export class GflDetector extends DenseDetector<GflConfig> {
+export class GflDetector extends DenseDetector<GflConfig, GflModel> {
   readonly coder = new DistanceCoder();
-  /** The network, typed as what it is (`model` is typed by the shared DenseDetector base). */
-  readonly gflModel: GflModel;
 
   constructor(options: GflOptions) {
     const where = 'createGfl';
@@ -88,10 +85,7 @@ export class GflDetector extends DenseDetector<GflConfig> {
     };
     const model = buildGflModel(base, regMax);
     const anchors = createAnchorGenerator({ strides: config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 });
-    // DenseDetector only calls the model's Module methods and forward (whose output GflModel shares);
-    // its `model` type names fpn's DenseHead, whose reg conv has 4 channels, hence the cast.
-    super('gfl', Object.freeze(config), model as unknown as DenseDetectorModel, anchors, new ProgressiveFocus(base.hpf));
-    this.gflModel = model;
+    super('gfl', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
   }
 
   protected loss(out: DenseHeadOutput, priors: PriorTensors, targets: readonly DetectorTarget[]): DetectorLoss {

@@ -83,8 +83,8 @@ describe('GFL loss', () => {
     const det = createGfl({ ...SMALL, octaveBaseScale: 2, hpf: true });
     const counts: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.gflModel.head.trainableVariables());
-      expect(Object.keys(grads).length).toBe(det.gflModel.head.trainableVariables().length);
+      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.model.head.trainableVariables());
+      expect(Object.keys(grads).length).toBe(det.model.head.trainableVariables().length);
       const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
       for (const n of norms) expect(Number.isFinite(n)).toBe(true);
       expect(Math.max(...norms)).toBeGreaterThan(0);

@@ -8,7 +8,6 @@ import {
   resolveDetectorOptions,
   type DecodedLevel,
   type DenseDefaults,
-  type DenseDetectorModel,
   type DenseDetectorOptions,
   type DenseHeadOutput,
   type DetectorLoss,
@@ -64,10 +63,8 @@ export const VFNET_DEFAULTS: DenseDefaults &
  * negative-term gamma), an initial box and a box refined through a star-shaped deformable
  * convolution, both trained with IoU-weighted GIoU.
  */
-export class VfnetDetector extends DenseDetector<VfnetConfig> {
+export class VfnetDetector extends DenseDetector<VfnetConfig, VfnetModel> {
   readonly coder = new DistanceCoder();
-  /** The network, typed as what it is (`model` is typed by the shared DenseDetector base). */
-  readonly vfnetModel: VfnetModel;
 
   constructor(options: VfnetOptions) {
     const where = 'createVfnet';
@@ -97,8 +94,7 @@ export class VfnetDetector extends DenseDetector<VfnetConfig> {
     const anchors = createAnchorGenerator({ strides: config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 });
     // DenseDetector only calls the model's Module methods and forward (whose output VfnetModel
     // shares); its `model` type names fpn's DenseHead, hence the cast.
-    super('vfnet', Object.freeze(config), model as unknown as DenseDetectorModel, anchors, new ProgressiveFocus(base.hpf));
-    this.vfnetModel = model;
+    super('vfnet', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
   }
 
   protected loss(out: DenseHeadOutput, priors: PriorTensors, targets: readonly DetectorTarget[]): DetectorLoss {

@@ -40,7 +40,7 @@ describe('VfnetHead', () => {
   it('outputs per level C logits and 8 box channels (initial, refined sides) near regDenom at initialisation', () => {
     const det = createVfnet({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, regDenoms: [8, 16, 32, 64, 128] });
     const images = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const out = det.vfnetModel.forward(images);
+    const out = det.model.forward(images);
     expect(out.cls.map((t) => t.shape)).toEqual([8, 4, 2, 1, 1].map((s) => [1, s, s, 3]));
     expect(out.reg.map((t) => t.shape)).toEqual([8, 4, 2, 1, 1].map((s) => [1, s, s, 8]));
     expect(out.centerness).toEqual([]);
@@ -57,7 +57,7 @@ describe('VfnetHead', () => {
         }
       }
     });
-    const names = det.vfnetModel.head.namedParameters().map(([n]) => n);
+    const names = det.model.head.namedParameters().map(([n]) => n);
     for (const n of ['vfnet_reg_conv.conv.weight', 'vfnet_reg.weight', 'scales.0.scale', 'vfnet_reg_refine_dconv.weight', 'vfnet_reg_refine.weight', 'scales_refine.4.scale', 'vfnet_cls_dconv.weight', 'vfnet_cls.bias']) {
       expect(names).toContain(n);
     }

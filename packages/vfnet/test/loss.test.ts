@@ -88,7 +88,7 @@ describe('VFNet loss', () => {
     const { images: two, targets } = batch();
     const images = tf.slice(two, [0, 0, 0, 0], [1, 64, 64, 3]) as tf.Tensor4D;
     const det = createVfnet({ ...SMALL, hpf: true });
-    const named = det.vfnetModel.head.namedParameters();
+    const named = det.model.head.namedParameters();
     const counts: number[] = [];
     for (let i = 0; i < 2; i++) {
       const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets.slice(0, 1)).total, named.map(([, v]) => v));

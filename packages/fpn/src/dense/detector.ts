@@ -4,6 +4,7 @@ import type { SizeHW } from '../boxes/check-options.js';
 import { PriorCache, type PriorTensors } from '../priors/prior-cache.js';
 import type { PriorGenerator } from '../priors/prior-generator.js';
 import type { Detection, PostprocessOptions } from '../postprocess/select-detections.js';
+import type { Module } from '../nn/module.js';
 import type { DenseDetectorModel, DenseHeadOutput } from './dense-head.js';
 import { finishDetections } from './predict.js';
 import { checkTargets } from './targets.js';
@@ -21,13 +22,18 @@ export interface DecodedLevel {
  * post-processing. An adapter supplies `loss` (assignment + its loss terms) and `decode` (scores
  * and boxes per level); see e.g. @hpf/atss.
  */
-export abstract class DenseDetector<Config extends { numClasses: number; test: Required<PostprocessOptions> }> implements Detector<Config> {
+export abstract class DenseDetector<
+  Config extends { numClasses: number; test: Required<PostprocessOptions> },
+  // Any network whose forward gives the per-level head outputs: fpn's DenseDetectorModel, or an
+  // adapter's own (GFL's distribution head, VFNet's deformable refinement).
+  Model extends Module<tf.Tensor4D, DenseHeadOutput> = DenseDetectorModel,
+> implements Detector<Config> {
   protected readonly priorCache: PriorCache;
 
   constructor(
     readonly name: string,
     readonly config: Readonly<Config>,
-    readonly model: DenseDetectorModel,
+    readonly model: Model,
     readonly priorGenerator: PriorGenerator,
     /** The classification-loss driver (records per-level stats in its `history`). */
     readonly focus: ProgressiveFocus,
