@@ -12,7 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'runs/demo' },
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: '800' },
+    lr: { type: 'string', default: '0.01' },
     seed: { type: 'string', default: '0' },
   },
   strict: true,
@@ -31,7 +32,7 @@ function runArm(hpf) {
   const file = `${out}/atss-hpf-${hpf}.json`;
   const child = spawn(
     process.execPath,
-    [`${here}/train-atss.mjs`, '--hpf', hpf, '--data', data, '--out', file, '--steps', args.steps, '--seed', args.seed],
+    [`${here}/train-atss.mjs`, '--hpf', hpf, '--data', data, '--out', file, '--steps', args.steps, '--seed', args.seed, '--lr', args.lr],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   return new Promise((ok, fail) => {

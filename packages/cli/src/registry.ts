@@ -29,6 +29,20 @@ export interface DetectorEntry {
   smallInput: Record<string, unknown>;
   /** Why the override is what it is (printed by `hpf detectors`). */
   smallInputNote: string;
+  /**
+   * Options that follow the run's schedule, for detectors whose training depends on progress
+   * (TOOD's ATSS warm-up is a fraction of the total epochs). Applied to both hpf modes.
+   */
+  scheduleOptions?: (schedule: { epochs: number }) => Record<string, unknown>;
+}
+
+/** A detector that changes its training with progress (TOOD); the trainer calls it every iteration. */
+export interface ProgressAwareDetector extends Detector {
+  setEpoch(epoch: number): void;
+}
+
+export function isProgressAware(detector: Detector): detector is ProgressAwareDetector {
+  return typeof (detector as Partial<ProgressAwareDetector>).setEpoch === 'function';
 }
 
 // Adding a detector is one entry here. The factory is read off the module by name.
@@ -68,7 +82,18 @@ export const DETECTORS: Readonly<Record<string, DetectorEntry>> = {
     smallInput: { octaveBaseScale: 2 },
     smallInputNote: 'octave base scale 2 instead of 8 (packages/paa README, "Small inputs")',
   },
-  // vfnet and tood: one entry each, like the ones above, once their adapters are in.
+  vfnet: {
+    load: async () => (await import('@hpf/vfnet')).createVfnet as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 2, regDenoms: [8, 16, 32, 64, 128] },
+    smallInputNote: 'octave base scale 2, initial boxes of one stride (packages/vfnet README, "Small inputs")',
+  },
+  tood: {
+    load: async () => (await import('@hpf/tood')).createTood as unknown as DetectorFactory,
+    smallInput: { octaveBaseScale: 2 },
+    smallInputNote: 'octave base scale 2 for the ATSS warm-up (packages/tood README, "Small inputs")',
+    // The published warm-up is 4 of 12 epochs; the adapter scales it to the run's epochs.
+    scheduleOptions: ({ epochs }) => ({ epochs }),
+  },
 };
 
 export function detectorNames(): string[] {

@@ -13,7 +13,7 @@ import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
 import { assignVariables, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { resolveData, type DataSource } from './data-source.js';
-import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
+import { detectorEntry, isProgressAware, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { detectorFocus, restoreFocusState, saveFocusState, type FocusState } from './focus-state.js';
 import { momentumBuffers, restoreMomentum } from './sgd-state.js';
 import { evaluateDetector } from './evaluate.js';
@@ -149,15 +149,19 @@ export function checkpointPath(out: string): string {
   return join(out, CHECKPOINT_FILE);
 }
 
-/** The adapter options a run uses: common options + small-input override + user extras. */
-export function detectorOptionsFor(options: TrainOptions, numClasses: number, inputSize: number): CommonDetectorOptions {
+/**
+ * The adapter options a run uses: common options + small-input override + schedule-dependent
+ * options (`epochs`: the run's length in epochs) + user extras.
+ */
+export function detectorOptionsFor(options: TrainOptions, numClasses: number, inputSize: number, epochs?: number): CommonDetectorOptions {
   const entry = detectorEntry(options.detector);
   const small = options.smallInput === 'auto' ? inputSize <= 256 : options.smallInput;
   const common: CommonDetectorOptions = { numClasses, backbone: options.backbone, hpf: options.hpf, seed: options.seed };
   if (options.neckChannels !== undefined) common.neckChannels = options.neckChannels;
   if (options.featChannels !== undefined) common.featChannels = options.featChannels;
   if (options.stackedConvs !== undefined) common.stackedConvs = options.stackedConvs;
-  return { ...common, ...(small ? entry.smallInput : {}), ...(options.detectorOptions ?? {}) };
+  const scheduled = entry.scheduleOptions !== undefined && epochs !== undefined ? entry.scheduleOptions({ epochs }) : {};
+  return { ...common, ...(small ? entry.smallInput : {}), ...scheduled, ...(options.detectorOptions ?? {}) };
 }
 
 export function lrScheduleFor(options: TrainOptions): (iteration: number) => number {
@@ -219,7 +223,9 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   const train = readCocoDataset(source.trainDir);
   const inputSize = options.inputSize ?? train.images[0]?.width ?? 0;
   if (inputSize <= 0) throw new Error(`${source.trainDir}: the training split has no images`);
-  const detectorOptions = detectorOptionsFor(options, train.categories.length, inputSize);
+  // Batches per epoch as the loader below counts them (dropLast).
+  const epochs = Math.ceil(options.steps / Math.max(1, Math.floor(train.images.length / options.batchSize)));
+  const detectorOptions = detectorOptionsFor(options, train.categories.length, inputSize, epochs);
 
   if (!options.resume && existsSync(ckptPath)) {
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
@@ -293,6 +299,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       // The batch at position (iteration mod perEpoch) of this epoch's plan: the same batch an
       // uninterrupted run would see, whatever iteration training resumed at.
       const plan = loader.plan(epoch)[iteration % perEpoch]!;
+      if (isProgressAware(detector)) detector.setEpoch(epoch);
       const batch = loader.load(plan);
       const seen: { levels: ReadonlyArray<{ gamma: number; numPositives: number }> } = { levels: [] };
       let losses: Record<string, number>;

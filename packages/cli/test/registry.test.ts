@@ -42,6 +42,9 @@ describe('detector registry', () => {
     expect(detectorOptionsFor(base, 10, 512)).not.toHaveProperty('octaveBaseScale');
     expect(detectorOptionsFor({ ...base, smallInput: false }, 10, 128)).not.toHaveProperty('octaveBaseScale');
     expect(detectorOptionsFor({ ...base, detector: 'fcos' }, 10, 128).regressRanges).toEqual([[-1, 8], [8, 16], [16, 32], [32, 64], [64, 1e8]]);
+    // schedule-dependent options: TOOD's warm-up follows the run's length in epochs, others get none
+    expect(detectorOptionsFor({ ...base, detector: 'tood' }, 10, 128, 7).epochs).toBe(7);
+    expect(detectorOptionsFor(base, 10, 128, 7)).not.toHaveProperty('epochs');
     // user options win over the override
     expect(detectorOptionsFor({ ...base, detectorOptions: { octaveBaseScale: 2 } }, 10, 128).octaveBaseScale).toBe(2);
   });
