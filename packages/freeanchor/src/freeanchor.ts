@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
-  buildDenseModel,
-  createAnchorGenerator,
+  buildRetinaNetwork,
   DeltaXYWHCoder,
   DenseDetector,
   resolveDetectorOptions,
@@ -100,16 +99,7 @@ export class FreeAnchorDetector extends DenseDetector<FreeAnchorConfig> {
       preAnchorTopk,
       bboxThr,
     };
-    const model = buildDenseModel(base, {
-      extraConvs: 'on_input',
-      reluBeforeExtraConvs: false,
-      numAnchors: config.ratios.length * config.scalesPerOctave,
-      headNorm: null,
-      centerness: false,
-      scales: false,
-      names: { cls: 'retina_cls', reg: 'retina_reg' },
-    });
-    const anchors = createAnchorGenerator({ strides: config.strides, ratios: config.ratios, octaveBaseScale, scalesPerOctave: config.scalesPerOctave });
+    const { model, anchors } = buildRetinaNetwork(base, config);
     super('freeanchor', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
     this.coder = new DeltaXYWHCoder({ stds: config.coderStds });
   }

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
-  buildDenseModel,
-  createAnchorGenerator,
+  buildRetinaNetwork,
   DeltaXYWHCoder,
   DenseDetector,
   resolveDetectorOptions,
@@ -94,16 +93,7 @@ export class RetinaNetDetector extends DenseDetector<RetinaNetConfig> {
       boxLoss,
       lowQualityStyle,
     };
-    const model = buildDenseModel(base, {
-      extraConvs: 'on_input',
-      reluBeforeExtraConvs: false,
-      numAnchors: config.ratios.length * config.scalesPerOctave,
-      headNorm: null,
-      centerness: false,
-      scales: false,
-      names: { cls: 'retina_cls', reg: 'retina_reg' },
-    });
-    const anchors = createAnchorGenerator({ strides: config.strides, ratios: config.ratios, octaveBaseScale, scalesPerOctave: config.scalesPerOctave });
+    const { model, anchors } = buildRetinaNetwork(base, config);
     super('retinanet', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
     this.coder = new DeltaXYWHCoder();
   }
