@@ -1,7 +1,7 @@
 // `npm run demo`: ATSS with and without HPF on digits-det quick, one seed, the two arms as two
 // parallel wasm processes through the stable-gain bench, then the report. Sized for <= 10 minutes
-// on a 2-core machine: a smaller network than the package default (resnet10-mini, 32-channel FPN
-// and head, 2 convs per tower: ~0.45 s per iteration per process), 1200 iterations at lr 0.03.
+// on a 2-core machine: the quick preset's network (resnet10-mini, 32-channel FPN and head, 2 convs
+// per tower: ~0.4 s per iteration per process), but 1200 iterations instead of the sweep's 300.
 // Both arms use the same network, data order, initial weights and schedule; only `hpf` differs.
 // A single seed is an anecdote, not the benchmark: `hpf bench stable-gain --seeds 3` is.
 //   node examples/stable-gain/demo.mjs [--steps 1200] [--lr 0.03] [--out runs/demo]
@@ -29,9 +29,9 @@ const config = {
   steps: Number(args.steps),
   batchSize: BENCH_PRESETS.quick.batchSize,
   lr: Number(args.lr),
-  backbone: 'resnet10-mini',
+  backbone: BENCH_PRESETS.quick.backbone,
   hpfDelta: 0.5,
-  extraArgs: ['--neck-channels', '32', '--feat-channels', '32', '--stacked-convs', '2'],
+  extraArgs: [...BENCH_PRESETS.quick.trainArgs],
 };
 const outcome = await runBench(args.out, config, { jobs: 2, cliPath, log: (l) => console.log(`[demo] ${l}`) });
 if (outcome.failed.length > 0) throw new Error(`demo runs failed: ${outcome.failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`);

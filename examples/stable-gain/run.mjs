@@ -28,9 +28,9 @@ const config = {
   steps: Number(args.steps),
   batchSize: BENCH_PRESETS.quick.batchSize,
   lr: BENCH_PRESETS.quick.lr,
-  backbone: 'resnet18-mini',
+  backbone: BENCH_PRESETS.quick.backbone,
   hpfDelta: 0.5,
-  extraArgs: [],
+  extraArgs: [...BENCH_PRESETS.quick.trainArgs],
 };
 const outcome = await runBench(args.out, config, { jobs: Number(args.jobs), cliPath, log: (l) => console.log(`[bench] ${l}`) });
 const { markdown, files } = await writeReport(args.out);

@@ -329,10 +329,10 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--steps <n>', 'iterations per run (default: the preset\'s)', intArg('--steps', 1))
       .option('--batch-size <n>', 'images per iteration (default: the preset\'s)', intArg('--batch-size', 1))
       .option('--lr <lr>', 'base learning rate (default: the preset\'s)', floatArg('--lr', 0, true))
-      .option('--backbone <preset>', 'backbone preset', 'resnet18-mini')
+      .option('--backbone <preset>', 'backbone preset (default: the preset\'s)')
       .option('--hpf-delta <delta>', 'HPF delta of the hpf arm (the same for every detector)', floatArg('--hpf-delta'), 0.5)
       .option('--train-arg <arg>', 'extra argument passed to every hpf train run, repeatable (e.g. --train-arg=--input-size=96)', (v: string, p: string[] = []) => [...p, v])
-      .action(async (o: { preset: 'quick' | 'full'; detectors: string; seeds: number; jobs: number; out: string; steps?: number; batchSize?: number; lr?: number; backbone: string; hpfDelta: number; trainArg?: string[] }) => {
+      .action(async (o: { preset: 'quick' | 'full'; detectors: string; seeds: number; jobs: number; out: string; steps?: number; batchSize?: number; lr?: number; backbone?: string; hpfDelta: number; trainArg?: string[] }) => {
         const preset = BENCH_PRESETS[o.preset];
         const config: BenchConfig = {
           format: 1,
@@ -343,9 +343,9 @@ export function createProgram(io: CliIo = defaultIo): Command {
           steps: o.steps ?? preset.steps,
           batchSize: o.batchSize ?? preset.batchSize,
           lr: o.lr ?? preset.lr,
-          backbone: o.backbone,
+          backbone: o.backbone ?? preset.backbone,
           hpfDelta: o.hpfDelta,
-          extraArgs: o.trainArg ?? [],
+          extraArgs: [...preset.trainArgs, ...(o.trainArg ?? [])],
         };
         const cliPath = process.argv[1];
         if (cliPath === undefined || !existsSync(cliPath)) throw new Error('hpf bench: cannot find the hpf entry script to start runs with');
