@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
 import { CHECKPOINT_FILE, RESULT_FILE } from './train.js';
@@ -82,6 +83,54 @@ export function runStatus(run: BenchRun): RunStatus {
 }
 
 export const BENCH_FILE = 'bench.json';
+/** Wall-clock record of every run and the machine it ran on, so a report can say what it took. */
+export const TIMING_FILE = 'timing.json';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+}
+
+export interface RunTiming {
+  id: string;
+  start: string;
+  end: string;
+  wallSeconds: number;
+  exit: number | string;
+  /** Runs started by the same `runBench` call share a session (a resumed bench has several). */
+  session: number;
+  machine: MachineInfo;
+  /** Runs that were going on at the same time, this one included (the --jobs of the session). */
+  jobs: number;
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export function readTimings(benchDir: string): RunTiming[] {
+  const file = join(resolve(benchDir), TIMING_FILE);
+  if (!existsSync(file)) return [];
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { runs?: RunTiming[] };
+  if (!Array.isArray(parsed.runs)) throw new Error(`${file}: expected {"runs": [...]}`);
+  return parsed.runs;
+}
+
+function appendTiming(benchDir: string, timing: RunTiming): void {
+  const runs = readTimings(benchDir);
+  runs.push(timing);
+  writeFileAtomic(join(resolve(benchDir), TIMING_FILE), JSON.stringify({ runs }, null, 1));
+}
 
 /** Writes bench.json, or checks that an existing one describes the same protocol. */
 export function openBench(benchDir: string, config: BenchConfig): void {
@@ -154,6 +203,8 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
     return false;
   });
   log(`${runs.length} runs: ${outcome.skipped.length} already finished, ${queue.length} to run (${queue.filter((r) => runStatus(r) === 'partial').length} resumed), ${options.jobs} at a time`);
+  const session = Math.max(0, ...readTimings(benchDir).map((t) => t.session + 1));
+  const machine = machineInfo();
   const children = new Set<ChildProcess>();
   const stop = (): void => {
     for (const c of children) c.kill('SIGINT');
@@ -168,6 +219,7 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
       log(`start ${run.id}${args.includes('--resume') ? ' (resuming)' : ''}`);
       const logFile = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
       const started = performance.now();
+      const startedAt = new Date().toISOString();
       const code = await new Promise<number | string>((ok) => {
         const child = spawn(process.execPath, [options.cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
         children.add(child);
@@ -180,7 +232,9 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
         });
       });
       logFile.end();
-      const secs = ((performance.now() - started) / 1000).toFixed(0);
+      const wallSeconds = (performance.now() - started) / 1000;
+      const secs = wallSeconds.toFixed(0);
+      appendTiming(benchDir, { id: run.id, start: startedAt, end: new Date().toISOString(), wallSeconds, exit: code, session, machine, jobs: Math.max(1, options.jobs) });
       if (code === 0 && runStatus(run) === 'done') {
         outcome.done.push(run.id);
         log(`done  ${run.id} in ${secs} s`);

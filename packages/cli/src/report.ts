@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
-import { planRuns, readBenchConfig, runStatus, type BenchConfig } from './bench.js';
+import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type MachineInfo, type RunTiming } from './bench.js';
 import { deltaChartSpec, gammaChartSpec, writeChart, type GammaPoint } from './charts.js';
 import { pairedSummary, type PairedSummary } from './stats.js';
 import { RESULT_FILE, type TrainResult } from './train.js';
@@ -22,8 +22,23 @@ export interface DetectorReport {
   finalGamma: { baseline: number[]; hpf: number[] };
 }
 
+/** Where and how long: what a reader needs to rerun the bench and compare times. */
+export interface BenchSetup {
+  /** tfjs backends the finished runs trained on. */
+  backends: string[];
+  /** Machines recorded in timing.json (one per distinct machine). */
+  machines: MachineInfo[];
+  /** Sum over bench sessions of first start to last end (null: no timing.json). */
+  wallSeconds: number | null;
+  /** Runs per session at once (the --jobs), per session. */
+  jobs: number[];
+  /** Mean training seconds of one run (result.json trainSeconds), per detector, both arms. */
+  trainSecondsPerRun: Record<string, number>;
+}
+
 export interface BenchReport {
   config: BenchConfig;
+  setup: BenchSetup;
   detectors: DetectorReport[];
   missing: string[];
   summary: { detectorsImproved: number; detectorsCompared: number; meanApDelta: number | null };
@@ -45,6 +60,37 @@ function tailGamma(result: TrainResult): number[] {
 function meanVectors(vs: number[][]): number[] {
   if (vs.length === 0) return [];
   return vs[0]!.map((_, l) => vs.reduce((s, v) => s + v[l]!, 0) / vs.length);
+}
+
+export function sessionWallSeconds(timings: RunTiming[]): number | null {
+  if (timings.length === 0) return null;
+  const sessions = new Map<number, { start: number; end: number }>();
+  for (const t of timings) {
+    const span = sessions.get(t.session) ?? { start: Infinity, end: -Infinity };
+    span.start = Math.min(span.start, Date.parse(t.start));
+    span.end = Math.max(span.end, Date.parse(t.end));
+    sessions.set(t.session, span);
+  }
+  return [...sessions.values()].reduce((s, x) => s + (x.end - x.start) / 1000, 0);
+}
+
+function benchSetup(benchDir: string, results: Map<string, { baseline: TrainResult; hpf: TrainResult }[]>): BenchSetup {
+  const timings = readTimings(benchDir);
+  const machines = new Map(timings.map((t) => [JSON.stringify(t.machine), t.machine]));
+  const jobs = new Map(timings.map((t) => [t.session, t.jobs]));
+  const all = [...results.values()].flat().flatMap((p) => [p.baseline, p.hpf]);
+  const trainSecondsPerRun: Record<string, number> = {};
+  for (const [detector, pairs] of results) {
+    const secs = pairs.flatMap((p) => [p.baseline.trainSeconds, p.hpf.trainSeconds]);
+    if (secs.length > 0) trainSecondsPerRun[detector] = secs.reduce((a, b) => a + b, 0) / secs.length;
+  }
+  return {
+    backends: [...new Set(all.map((r) => r.backend))],
+    machines: [...machines.values()],
+    wallSeconds: sessionWallSeconds(timings),
+    jobs: [...jobs.entries()].sort((a, b) => a[0] - b[0]).map(([, j]) => j),
+    trainSecondsPerRun,
+  };
 }
 
 /** The numbers of the report, from finished runs; a seed counts only when both arms finished. */
@@ -80,12 +126,30 @@ export function summarizeBench(benchDir: string): Omit<BenchReport, 'charts'> & 
   const compared = detectors.filter((d) => d.metrics.AP !== null);
   const improved = compared.filter((d) => d.metrics.AP!.delta.mean > 0).length;
   const meanApDelta = compared.length === 0 ? null : compared.reduce((s, d) => s + d.metrics.AP!.delta.mean, 0) / compared.length;
-  return { config, detectors, missing, summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta }, results };
+  return { config, setup: benchSetup(benchDir, results), detectors, missing, summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta }, results };
 }
 
 const pct = (x: number): string => (100 * x).toFixed(2);
 const pm = (m: number, sd: number | null): string => (sd === null ? pct(m) : `${pct(m)} ± ${pct(sd)}`);
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${pct(x)}`;
+
+const minutes = (secs: number): string => `${(secs / 60).toFixed(1)} min`;
+
+function formatSetup(setup: BenchSetup, config: BenchConfig): string[] {
+  const lines = ['## Setup', ''];
+  lines.push(`- Backend: ${setup.backends.length === 0 ? 'n/a (no finished run)' : setup.backends.join(', ')}.`);
+  for (const m of setup.machines) lines.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
+  if (config.extraArgs.length > 0) lines.push(`- Arguments of every run: \`${config.extraArgs.join(' ')}\`.`);
+  lines.push(
+    setup.wallSeconds === null
+      ? '- Wall time: not recorded (no timing.json).'
+      : `- Wall time: ${minutes(setup.wallSeconds)}, ${setup.jobs.length === 1 ? `${setup.jobs[0]} runs at a time` : `${setup.jobs.length} sessions (runs at a time: ${setup.jobs.join(', ')})`}.`,
+  );
+  const per = Object.entries(setup.trainSecondsPerRun);
+  if (per.length > 0) lines.push(`- Training seconds per run (mean of both arms): ${per.map(([d, s]) => `${d} ${s.toFixed(0)}`).join(', ')}.`);
+  lines.push('');
+  return lines;
+}
 
 export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Record<string, { svg: string; png: string }> = {}, relativeTo?: string): string {
   const { config } = report;
@@ -96,6 +160,7 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
       `HPF delta ${config.hpfDelta}; seeds ${config.seeds.join(', ')}. COCO metrics on the validation split in percent, mean ± sample sd over seeds; ` +
       'delta = HPF − baseline paired by seed (same data order, initial weights and schedule); wins = seeds where HPF is higher.',
     '',
+    ...formatSetup(report.setup, config),
   ];
   for (const m of METRICS) {
     lines.push(`## ${m}`, '', '| detector | seeds | baseline | HPF | delta | wins |', '| --- | ---: | ---: | ---: | ---: | ---: |');

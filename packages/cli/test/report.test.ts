@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { openBench, planRuns, runStatus, trainArgs, type BenchConfig } from '../src/bench.js';
-import { summarizeBench, writeReport } from '../src/report.js';
+import { openBench, planRuns, readTimings, runBench, runStatus, trainArgs, type BenchConfig } from '../src/bench.js';
+import { formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
 import { mean, pairedSummary, sampleSd } from '../src/stats.js';
 
 const config = (over: Partial<BenchConfig> = {}): BenchConfig => ({
@@ -127,5 +127,65 @@ describe('bench bookkeeping and report', () => {
       expect(png.height).toBe(Math.round(2 * height));
     }
     expect(pngs).toHaveLength(2);
+  });
+
+  it('the setup section states backend, machine and wall time summed over bench sessions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hpf-setup-'));
+    const c = config({ detectors: ['atss'], seeds: [0], extraArgs: ['--stacked-convs', '2'] });
+    openBench(dir, c);
+    for (const r of planRuns(c, dir)) {
+      mkdirSync(r.dir, { recursive: true });
+      writeFileSync(join(r.dir, 'result.json'), JSON.stringify({ ...fakeResult(r.detector, r.seed, r.hpf, 0.3), trainSeconds: r.hpf ? 100 : 80 }));
+    }
+    const machine = { cpu: 'Test CPU', cores: 2, memoryGiB: 24, node: 'v20.0.0', platform: 'linux-x64' };
+    const timing = (id: string, start: string, end: string, session: number, jobs: number) => ({ id, start, end, wallSeconds: (Date.parse(end) - Date.parse(start)) / 1000, exit: 0, session, machine, jobs });
+    // session 0: two parallel runs spanning 10:00:00-10:02:00; session 1 (a resume, 1 job): 11:00:00-11:00:30
+    writeFileSync(join(dir, 'timing.json'), JSON.stringify({ runs: [
+      timing('atss-seed0-baseline', '2026-01-01T10:00:00Z', '2026-01-01T10:01:30Z', 0, 2),
+      timing('x', '2026-01-01T10:00:10Z', '2026-01-01T10:02:00Z', 0, 2),
+      timing('atss-seed0-hpf', '2026-01-01T11:00:00Z', '2026-01-01T11:00:30Z', 1, 1),
+    ] }));
+    const { setup } = summarizeBench(dir);
+    expect(setup).toEqual({ backends: ['wasm'], machines: [machine], wallSeconds: 150, jobs: [2, 1], trainSecondsPerRun: { atss: 90 } });
+    const md = formatMarkdown(summarizeBench(dir));
+    expect(md).toContain('- Backend: wasm.');
+    expect(md).toContain('- Machine: Test CPU, 2 cores, 24 GiB, Node v20.0.0, linux-x64.');
+    expect(md).toContain('- Arguments of every run: `--stacked-convs 2`.');
+    expect(md).toContain('- Wall time: 2.5 min, 2 sessions (runs at a time: 2, 1).');
+    expect(md).toContain('- Training seconds per run (mean of both arms): atss 90.');
+    writeFileSync(join(dir, 'timing.json'), '{"nope": 1}');
+    expect(() => summarizeBench(dir)).toThrow('timing.json: expected {"runs": [...]}');
+  });
+
+  it('runBench runs each run in its own process, records wall time per run and sessions, and skips finished runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hpf-runbench-'));
+    const data = join(dir, 'coco');
+    for (const split of ['train', 'val']) {
+      mkdirSync(join(data, split), { recursive: true });
+      writeFileSync(join(data, split, 'instances.json'), '{}');
+    }
+    // A stand-in for dist/cli.js: writes result.json into --out, fails for fcos.
+    const fakeCli = join(dir, 'fake-cli.mjs');
+    writeFileSync(fakeCli, [
+      "import { writeFileSync } from 'node:fs';",
+      'const a = process.argv.slice(2);',
+      "const out = a[a.indexOf('--out') + 1];",
+      "if (a[a.indexOf('--detector') + 1] === 'fcos') process.exit(3);",
+      "writeFileSync(out + '/result.json', '{}');",
+    ].join('\n'));
+    const c = config({ detectors: ['atss', 'fcos'], seeds: [0], data });
+    const first = await runBench(dir, c, { jobs: 2, cliPath: fakeCli });
+    expect(first.done.sort()).toEqual(['atss-seed0-baseline', 'atss-seed0-hpf']);
+    expect(first.failed.map((f) => f.id).sort()).toEqual(['fcos-seed0-baseline', 'fcos-seed0-hpf']);
+    expect(first.failed[0]!.reason).toContain('exit 3');
+    let timings = readTimings(dir);
+    expect(timings.map((t) => t.id).sort()).toEqual(planRuns(c, dir).map((r) => r.id).sort());
+    expect(timings.every((t) => t.session === 0 && t.jobs === 2 && t.wallSeconds > 0 && t.machine.cores > 0)).toBe(true);
+    expect(timings.filter((t) => t.exit === 3)).toHaveLength(2);
+    const second = await runBench(dir, c, { jobs: 1, cliPath: fakeCli });
+    expect(second.skipped.sort()).toEqual(['atss-seed0-baseline', 'atss-seed0-hpf']);
+    timings = readTimings(dir);
+    expect(timings).toHaveLength(6);
+    expect(timings.slice(4).every((t) => t.session === 1 && t.jobs === 1 && t.id.startsWith('fcos'))).toBe(true);
   });
 });
