@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""PyTorch reference for `npm run bench:speed`: the quick preset's RetinaNet and FCOS built with
+torchvision.models.detection, timed the same way (run by hand, not in CI):
+
+    /usr/bin/python3 packages/cli/bench/torch_reference.py [--threads 1,2] [--runs 7] [--warmup 2]
+        [--detectors retinanet,fcos] [--out runs/bench/torch.json]
+
+Then `npm run bench:speed -- --from runs/bench/speed.json --torch runs/bench/torch.json` prints
+ours / PyTorch ratios.
+
+The network is the one `hpf bench stable-gain --preset quick` trains (packages/cli/src/bench.ts,
+packages/cli/src/registry.ts, packages/fpn/src/backbone/presets.ts):
+- backbone resnet10-mini: torchvision BasicBlocks, one per stage, widths 16/32/64/128 (a quarter
+  of ResNet-18's), stem 7x7/2 conv + BN + ReLU + 3x3/2 max-pool, BatchNorm in train mode;
+- FPN 32 channels, P3-P7; the extra levels from C5 (RetinaNet) or P5 (FCOS), as ours;
+- heads of 32 channels with 2 stacked convs (torchvision's RetinaNet head has 4 hard-coded: the
+  towers are cut to their first 2 units), no norm for RetinaNet, GroupNorm(32) for FCOS;
+- RetinaNet anchors as ours on small inputs: octave base scale 1, 3 scales per octave, ratios
+  0.5/1/2, strides 8-128 (9 per location); FCOS one point per location;
+- 128x128 input, batch 8, 10 classes; GeneralizedRCNNTransform's resize is replaced by the
+  identity (our loader letterboxes before the step) and its normalisation by mean 0 / std 1;
+- test settings as ours: score threshold 0.05 (and 0 for the worst case), NMS IoU 0.5, 1000
+  candidates per level, 100 detections per image.
+A training step is forward + loss + backward + gradient clipping at norm 35 + SGD (momentum 0.9,
+weight decay 1e-4), as `hpf train`. Targets: 1-12 random boxes of 8-96 px per image (fixed seed),
+like digits-det quick. Reported: median wall and process-CPU milliseconds of `runs` timed runs
+after `warmup` untimed ones, per thread count (torch.set_num_threads).
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections import OrderedDict
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models.detection import FCOS, RetinaNet
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.models.detection.retinanet import RetinaNetHead
+from torchvision.models.resnet import BasicBlock
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
+
+NUM_CLASSES = 10
+IMAGE_SIZE = 128
+WIDTHS = (16, 32, 64, 128)  # resnet10-mini: base width 64 x 0.25, one BasicBlock per stage
+CHANNELS = 32
+STACKED_CONVS = 2
+STRIDES = (8, 16, 32, 64, 128)
+
+
+class MiniResNetFpn(nn.Module):
+    """ResNet (BasicBlock, [1, 1, 1, 1], widths 16-128) + FPN P3-P7: the quick preset's network."""
+
+    def __init__(self, extra_from_output: bool):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, WIDTHS[0], 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(WIDTHS[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        layers = []
+        inplanes = WIDTHS[0]
+        for i, planes in enumerate(WIDTHS):
+            stride = 1 if i == 0 else 2
+            downsample = None
+            if stride != 1 or inplanes != planes:
+                downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+            layers.append(BasicBlock(inplanes, planes, stride, downsample))
+            inplanes = planes
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        # P6 from C5 (RetinaNet, in_channels 128 != 32) or from P5 (FCOS, 32 == 32).
+        extra = LastLevelP6P7(CHANNELS if extra_from_output else WIDTHS[3], CHANNELS)
+        self.fpn = FeaturePyramidNetwork(list(WIDTHS[1:]), CHANNELS, extra_blocks=extra)
+        self.out_channels = CHANNELS
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        c2 = self.layer1(x)
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        c5 = self.layer4(c4)
+        return self.fpn(OrderedDict([("c3", c3), ("c4", c4), ("c5", c5)]))
+
+
+def cut_tower(tower: nn.Sequential, units: int, layers_per_unit: int) -> nn.Sequential:
+    return nn.Sequential(*list(tower.children())[: units * layers_per_unit])
+
+
+def identity_resize(image, target=None):
+    return image, target
+
+
+def build(detector: str, score_thresh: float) -> nn.Module:
+    common = dict(
+        min_size=IMAGE_SIZE,
+        max_size=IMAGE_SIZE,
+        image_mean=[0.0, 0.0, 0.0],
+        image_std=[1.0, 1.0, 1.0],
+        score_thresh=score_thresh,
+        nms_thresh=0.5,
+        detections_per_img=100,
+        topk_candidates=1000,
+    )
+    if detector == "retinanet":
+        sizes = tuple(tuple(s * 2 ** (i / 3) for i in range(3)) for s in STRIDES)
+        anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(STRIDES))
+        head = RetinaNetHead(CHANNELS, anchors.num_anchors_per_location()[0], NUM_CLASSES)
+        # torchvision builds 4 conv+ReLU units (Conv2dNormActivation, one child each); ours has 2.
+        head.classification_head.conv = cut_tower(head.classification_head.conv, STACKED_CONVS, 1)
+        head.regression_head.conv = cut_tower(head.regression_head.conv, STACKED_CONVS, 1)
+        model = RetinaNet(MiniResNetFpn(extra_from_output=False), NUM_CLASSES, anchor_generator=anchors, head=head, **common)
+    elif detector == "fcos":
+        anchors = AnchorGenerator(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
+        head = FCOSHead(CHANNELS, 1, NUM_CLASSES, num_convs=STACKED_CONVS)
+        model = FCOS(MiniResNetFpn(extra_from_output=True), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, **common)
+    else:
+        raise SystemExit(f"--detectors: unknown detector '{detector}' (known: retinanet, fcos)")
+    model.transform.resize = identity_resize
+    return model
+
+
+def make_batch(batch_size: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    images = [torch.rand(3, IMAGE_SIZE, IMAGE_SIZE, generator=g) for _ in range(batch_size)]
+    targets = []
+    for _ in range(batch_size):
+        n = int(torch.randint(1, 13, (1,), generator=g))
+        side = 8 + torch.rand(n, generator=g) * 88
+        x1 = torch.rand(n, generator=g) * (IMAGE_SIZE - side)
+        y1 = torch.rand(n, generator=g) * (IMAGE_SIZE - side)
+        boxes = torch.stack([x1, y1, x1 + side, y1 + side], dim=1)
+        targets.append({"boxes": boxes, "labels": torch.randint(0, NUM_CLASSES, (n,), generator=g)})
+    return images, targets
+
+
+def timed(fn):
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+
+
+def summary(wall, cpu, batch_size):
+    mw, mc = statistics.median(wall), statistics.median(cpu)
+    return {
+        "wall_ms": wall,
+        "cpu_ms": cpu,
+        "median_wall_ms": mw,
+        "median_cpu_ms": mc,
+        "images_per_second": batch_size * 1000 / mw,
+        "images_per_second_cpu": batch_size * 1000 / mc,
+    }
+
+
+def bench(detector: str, threads: int, runs: int, warmup: int, batch_size: int):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build(detector, 0.05)
+    dense = build(detector, 0.0)
+    dense.load_state_dict(model.state_dict())
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=0.03, momentum=0.9, weight_decay=1e-4)
+    batches = [make_batch(batch_size, seed) for seed in range(4)]
+
+    def train_step(batch):
+        images, targets = batch
+        model.train()
+        losses = model(images, targets)
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(params, 35.0)
+        optimizer.step()
+        return float(total)
+
+    def infer(net, batch):
+        net.eval()
+        with torch.no_grad():
+            return sum(len(d["boxes"]) for d in net(batch[0]))
+
+    # Untimed warm-up. The inference copies keep the initial weights, as ours do.
+    for w in range(warmup):
+        train_step(batches[w % len(batches)])
+        infer(model, batches[w % len(batches)])
+        infer(dense, batches[w % len(batches)])
+    tw, tc, iw, ic, dw, dc = [], [], [], [], [], []
+    found = {"published": 0, "dense": 0}
+    for r in range(runs):
+        batch = batches[(warmup + r) % len(batches)]
+        w, c = timed(lambda: train_step(batch))
+        tw.append(w)
+        tc.append(c)
+        out = {}
+        w, c = timed(lambda: out.__setitem__("n", infer(model, batch)))
+        iw.append(w)
+        ic.append(c)
+        found["published"] += out["n"]
+        w, c = timed(lambda: out.__setitem__("n", infer(dense, batch)))
+        dw.append(w)
+        dc.append(c)
+        found["dense"] += out["n"]
+    return {
+        "detector": detector,
+        "threads": threads,
+        "train": summary(tw, tc, batch_size),
+        "infer": summary(iw, ic, batch_size),
+        "infer_dense": summary(dw, dc, batch_size),
+        "detections_per_image": {k: v / (runs * batch_size) for k, v in found.items()},
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", default="1,2", help="comma list of torch.set_num_threads values")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--detectors", default="retinanet,fcos")
+    parser.add_argument("--out", default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    if args.runs < 5:
+        parser.error("--runs must be >= 5")
+    if args.warmup < 1:
+        parser.error("--warmup must be >= 1")
+    threads = [int(t) for t in args.threads.split(",")]
+    results = []
+    for detector in args.detectors.split(","):
+        for t in threads:
+            r = bench(detector.strip(), t, args.runs, args.warmup, args.batch_size)
+            print(
+                f"{r['detector']} threads={t}: train {r['train']['median_wall_ms']:.0f} ms (cpu {r['train']['median_cpu_ms']:.0f}), "
+                f"infer {r['infer']['median_wall_ms']:.0f} ms, thr 0 {r['infer_dense']['median_wall_ms']:.0f} ms",
+                file=__import__("sys").stderr,
+            )
+            results.append(r)
+    report = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "loadavg": list(os.getloadavg()),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "batch_size": args.batch_size,
+        "image_size": IMAGE_SIZE,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "results": results,
+    }
+    text = json.dumps(report, indent=1)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
