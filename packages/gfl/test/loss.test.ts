@@ -2,105 +2,71 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { createAnchorGenerator, type DetectorTarget } from '@hpf/fpn';
+import { createAnchorGenerator } from '@hpf/fpn';
+import {
+  expectDeltaZeroMatchesBaseline,
+  expectFiniteHeadGradients,
+  expectHpfChangesOnlyClassification,
+  expectTargetErrors,
+  lcg,
+  lossBatch,
+  lossValues,
+  overlaps64,
+  qfl64,
+  sigmoid,
+  SMALL_DETECTOR,
+  type HpfSetting,
+} from '@hpf/testkit';
 import { createGfl, gflLoss, integralDistances } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const SMALL = { numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, seed: 7, regMax: 8 } as const;
+const SMALL = { ...SMALL_DETECTOR, regMax: 8 } as const;
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function batch() {
-  const rand = lcg(3);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * 64 * 64 * 3 }, () => rand()), [2, 64, 64, 3]);
-  const targets: DetectorTarget[] = [
-    { boxes: new Float32Array([4, 6, 30, 40, 30, 30, 60, 58]), labels: new Int32Array([0, 2]), ignoreBoxes: new Float32Array(0) },
-    { boxes: new Float32Array([10, 12, 22, 20]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) },
-  ];
-  return { images, targets };
-}
-
-const values = (out: { total: tf.Scalar; losses: Record<string, tf.Scalar> }) =>
-  [out.total, out.losses.loss_cls!, out.losses.loss_bbox!, out.losses.loss_dfl!].map((t) => t.dataSync()[0]!);
+const make = (hpf: HpfSetting) => createGfl({ ...SMALL, octaveBaseScale: 2, hpf });
 
 describe('GFL loss', () => {
   it('hpf { delta: 0 } gives the same loss as hpf: false (1e-6)', () => {
-    const { images, targets } = batch();
-    const totals: number[][] = [];
-    for (const hpf of [false, { delta: 0 }] as const) {
-      const det = createGfl({ ...SMALL, octaveBaseScale: 2, hpf });
-      const out = det.computeLoss(images, targets);
-      totals.push(values(out));
-      expect(out.stats.numPositives).toBeGreaterThan(0);
-      tf.dispose([out.total, ...Object.values(out.losses)]);
-      det.dispose();
-    }
-    totals[0]!.forEach((v, i) => expect(Math.abs(v - totals[1]![i]!)).toBeLessThan(1e-6));
-    images.dispose();
+    const batch = lossBatch();
+    expectDeltaZeroMatchesBaseline(make, batch, {
+      terms: ['loss_cls', 'loss_bbox', 'loss_dfl'],
+      levels: { count: 5, focus: { gamma: 2, alpha: null } },
+    });
+    batch.images.dispose();
   });
 
   it('hpf: true changes only the classification term and moves beta per level (no alpha)', () => {
-    const { images, targets } = batch();
-    const off = createGfl({ ...SMALL, octaveBaseScale: 2, hpf: false });
-    const on = createGfl({ ...SMALL, octaveBaseScale: 2, hpf: true });
-    const a = off.computeLoss(images, targets);
-    const b = on.computeLoss(images, targets);
-    expect(b.losses.loss_bbox!.dataSync()[0]).toBeCloseTo(a.losses.loss_bbox!.dataSync()[0]!, 6);
-    expect(b.losses.loss_dfl!.dataSync()[0]).toBeCloseTo(a.losses.loss_dfl!.dataSync()[0]!, 6);
-    expect(b.stats.levels).toHaveLength(5);
-    expect(b.stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(b.stats.numPositives);
-    for (const level of b.stats.levels) {
-      expect(level.gamma).toBeGreaterThanOrEqual(1.5);
-      expect(level.gamma).toBeLessThanOrEqual(2.5);
-      expect(level.alpha).toBeNull();
-      if (level.numPositives > 0) expect(level.gamma).toBeCloseTo(Math.min(Math.max(level.statistic!, 1.5), 2.5), 12);
-      else expect(level.gamma).toBe(2);
-    }
-    // At initialisation every positive's logit is about -4.6 (prior 0.01): s_l > 2.5, beta_l = 2.5.
-    expect(b.stats.levels.filter((l) => l.numPositives > 0).every((l) => l.gamma === 2.5)).toBe(true);
-    expect(b.losses.loss_cls!.dataSync()[0]).not.toBeCloseTo(a.losses.loss_cls!.dataSync()[0]!, 6);
-    for (const level of a.stats.levels) expect([level.gamma, level.alpha]).toEqual([2, null]);
-    const sum = Object.values(b.losses).reduce((s, t) => s + t.dataSync()[0]!, 0);
-    expect(b.total.dataSync()[0]).toBeCloseTo(sum, 5);
-    tf.dispose([a.total, b.total, ...Object.values(a.losses), ...Object.values(b.losses), images]);
-    off.dispose();
-    on.dispose();
+    const batch = lossBatch();
+    expectHpfChangesOnlyClassification(make, batch, {
+      unchanged: ['loss_bbox', 'loss_dfl'],
+      gamma0: 2,
+      alpha: () => null,
+      statistic: 'clipped',
+      baseline: { gamma: 2, alpha: null },
+      also: (off, on) => {
+        // At initialisation every positive's logit is about -4.6 (prior 0.01): s_l > 2.5, beta_l = 2.5.
+        expect(on.stats.levels.filter((l) => l.numPositives > 0).every((l) => l.gamma === 2.5)).toBe(true);
+        expect(on.losses.loss_cls!.dataSync()[0]).not.toBeCloseTo(off.losses.loss_cls!.dataSync()[0]!, 6);
+      },
+    });
+    batch.images.dispose();
   });
 
-  // Head variables only: conv filter gradients of the whole network take minutes on the cpu backend
-  // (the overfit test trains every variable on wasm).
   it('runs under tf.variableGrads with finite gradients and no leaked tensors', () => {
-    const { images, targets } = batch();
-    const det = createGfl({ ...SMALL, octaveBaseScale: 2, hpf: true });
-    const counts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.model.head.trainableVariables());
-      expect(Object.keys(grads).length).toBe(det.model.head.trainableVariables().length);
-      const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
-      for (const n of norms) expect(Number.isFinite(n)).toBe(true);
-      expect(Math.max(...norms)).toBeGreaterThan(0);
-      tf.dispose([value, ...Object.values(grads)]);
-      counts.push(tf.memory().numTensors);
-    }
-    expect(counts[1]).toBe(counts[0]);
+    const batch = lossBatch();
+    const det = make(true);
+    expectFiniteHeadGradients(det, batch);
     det.dispose();
-    images.dispose();
+    batch.images.dispose();
   });
 
   it('an image batch without boxes gives zero box terms and a finite classification loss', () => {
     const det = createGfl({ ...SMALL, octaveBaseScale: 2 });
     const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
     const out = det.computeLoss(images, [{ boxes: new Float32Array(0), labels: new Int32Array(0), ignoreBoxes: new Float32Array(0) }]);
-    const [, cls, bbox, dfl] = values(out);
+    const [, cls, bbox, dfl] = lossValues(out, ['loss_cls', 'loss_bbox', 'loss_dfl']);
     expect(out.stats.numPositives).toBe(0);
     expect([bbox, dfl]).toEqual([0, 0]);
     expect(cls).toBeGreaterThan(0);
@@ -115,15 +81,12 @@ describe('GFL loss', () => {
     expect(() => createGfl({ ...SMALL, octaveBaseScale: -1 })).toThrow(/octaveBaseScale/);
     expect(() => createGfl({ ...SMALL, hpf: { gama0: 2 } as never })).toThrow(/gama0/);
     const det = createGfl(SMALL);
-    const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-    expect(() => det.computeLoss(images, [{ boxes: new Float32Array([0, 0, 4, 4]), labels: new Int32Array([3]), ignoreBoxes: new Float32Array(0) }])).toThrow(/targets\[0\]\.labels\[0\] = 3/);
-    images.dispose();
+    expectTargetErrors(det, 3);
     det.dispose();
   });
 });
 
 // ---- float64 references ----
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 function softmax(z: number[]): number[] {
   const m = Math.max(...z);
   const e = z.map((v) => Math.exp(v - m));
@@ -131,20 +94,6 @@ function softmax(z: number[]): number[] {
   return e.map((v) => v / s);
 }
 const expectation = (z: number[]) => softmax(z).reduce((s, p, i) => s + i * p, 0);
-function qfl64(z: number, y: number, beta = 2): number {
-  const p = sigmoid(z);
-  return -(y * Math.log(p) + (1 - y) * Math.log(1 - p)) * Math.abs(y - p) ** beta;
-}
-function overlaps64(a: number[], b: number[]): { iou: number; giou: number } {
-  const area = (x: number[]) => (x[2]! - x[0]!) * (x[3]! - x[1]!);
-  const iw = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
-  const ih = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
-  const inter = iw * ih;
-  const union = area(a) + area(b) - inter;
-  const enclose = (Math.max(a[2]!, b[2]!) - Math.min(a[0]!, b[0]!)) * (Math.max(a[3]!, b[3]!) - Math.min(a[1]!, b[1]!));
-  return { iou: inter / union, giou: inter / union - (enclose - union) / enclose };
-}
-
 describe('integralDistances', () => {
   it('is the expectation of the bin softmax, with a gradient matching central differences', () => {
     const rand = lcg(5);

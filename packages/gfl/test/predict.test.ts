@@ -1,18 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { DenseHeadOutput, DetectorImageMeta } from '@hpf/fpn';
+import { beforeAll, describe, it } from 'vitest';
+import type { DenseHeadOutput } from '@hpf/fpn';
+import { expectKnownAnswerPredict, expectWellFormedPredict, firingCellMaps } from '@hpf/testkit';
 import { createGfl } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-// A 64 x 64 input gives P3..P7 maps of 8, 4, 2, 1, 1. The head output is replaced by hand-made
-// logits: every class logit -10 except class 7 at level 1 (stride 16), cell (y = 2, x = 1), +3;
+// The head output is replaced by hand-made logits: every class logit -10 except class 7 in the
+// firing cell (level 1, stride 16, y = 2, x = 1), +3;
 // bin logits (regMax 4, 5 bins a side) 0 except at that cell: left bin 1 = 3, top bins 0 and 2 = 2,
 // right bin 0 = 5, bottom all 0.
-const SIZES = [8, 4, 2, 1, 1];
 const C = 10;
 const REG_MAX = 4;
 const BINS = 4 * (REG_MAX + 1);
@@ -22,19 +22,11 @@ const SIDE_LOGITS = [
   [5, 0, 0, 0, 0],
   [0, 0, 0, 0, 0],
 ];
-function handMadeOutput(): DenseHeadOutput {
-  const cls = SIZES.map((s, l) => {
-    const v = new Float32Array(s * s * C).fill(-10);
-    if (l === 1) v[(2 * s + 1) * C + 7] = 3;
-    return tf.tensor4d(v, [1, s, s, C]);
-  });
-  const reg = SIZES.map((s, l) => {
-    const v = new Float32Array(s * s * BINS);
-    if (l === 1) v.set(SIDE_LOGITS.flat(), (2 * s + 1) * BINS);
-    return tf.tensor4d(v, [1, s, s, BINS]);
-  });
-  return { cls, reg, centerness: [] };
-}
+const handMadeOutput = (): DenseHeadOutput => ({
+  cls: firingCellMaps(C, -10, { channel: 7, values: [3] }),
+  reg: firingCellMaps(BINS, 0, { channel: 0, values: SIDE_LOGITS.flat() }),
+  centerness: [],
+});
 
 // Expected side lengths: E[bin] of each softmax (float64) times the stride 16, around the anchor
 // centre (16, 32) of that cell (offset 0), clipped to the 64 x 64 input.
@@ -50,48 +42,14 @@ function expectedInputBox(): number[] {
 describe('GFL predict', () => {
   it('decodes the one firing prior, in input pixels and in original pixels (letterbox + flip)', async () => {
     const det = createGfl({ numClasses: C, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, regMax: REG_MAX });
-    det.model.forward = handMadeOutput;
-    const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-    const before = tf.memory().numTensors;
-
-    const [inInput] = await det.predict(images);
-    expect(inInput).toHaveLength(1);
-    const d = inInput![0]!;
-    expect(d.label).toBe(7);
-    expect(d.score).toBeCloseTo(1 / (1 + Math.exp(-3)), 6);
-    const box = expectedInputBox();
-    d.box.forEach((v, i) => expect(v).toBeCloseTo(box[i]!, 4));
-
-    const meta: DetectorImageMeta = { originalSize: { width: 200, height: 100 }, scale: [0.32, 0.32], offset: [0, 16], flipped: true };
-    const [inOriginal] = await det.predict(images, [meta]);
-    const o = inOriginal![0]!;
-    const expected = [200 - Math.min(box[2]! / 0.32, 200), Math.max((box[1]! - 16) / 0.32, 0), 200 - box[0]! / 0.32, Math.min((box[3]! - 16) / 0.32, 100)];
-    o.box.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 3));
-    expect(o.label).toBe(7);
-    expect(tf.memory().numTensors).toBe(before + 6); // only the prior cache (5 levels + all) stays
-    expect(det.model.training).toBe(true);
-    images.dispose();
+    // the prior cache (5 levels + all) stays
+    await expectKnownAnswerPredict(det, handMadeOutput, { label: 7, score: 1 / (1 + Math.exp(-3)), box: expectedInputBox(), keptTensors: 6 });
     det.dispose();
   });
 
   it('a real forward pass gives well-formed detections and leaves the model in training mode', async () => {
     const det = createGfl({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, test: { scoreThreshold: 0 } });
-    const images = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const out = await det.predict(images);
-    expect(out).toHaveLength(2);
-    for (const dets of out) {
-      expect(dets.length).toBeGreaterThan(0);
-      expect(dets.length).toBeLessThanOrEqual(100);
-      for (const x of dets) {
-        expect(x.label).toBeGreaterThanOrEqual(0);
-        expect(x.label).toBeLessThan(3);
-        expect(x.box[2]).toBeGreaterThanOrEqual(x.box[0]);
-        expect(x.box[3]).toBeLessThanOrEqual(64);
-      }
-      for (let i = 1; i < dets.length; i++) expect(dets[i]!.score).toBeLessThanOrEqual(dets[i - 1]!.score);
-    }
-    expect(det.model.training).toBe(true);
-    images.dispose();
+    await expectWellFormedPredict(det, 3);
     det.dispose();
   });
 });
