@@ -2,7 +2,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { createPointGenerator, type DetectorTarget } from '@hpf/fpn';
+import { createPointGenerator } from '@hpf/fpn';
+import {
+  expectDeltaZeroMatchesBaseline,
+  expectFiniteHeadGradients,
+  expectHpfChangesOnlyClassification,
+  expectTargetErrors,
+  focal64,
+  lcg,
+  lossBatch,
+  SMALL_DETECTOR,
+  type HpfSetting,
+} from '@hpf/testkit';
 import { createFoveaBox, foveaLoss, smoothL1Loss } from '../src/index.js';
 
 beforeAll(async () => {
@@ -20,85 +31,42 @@ const SMALL_INPUT = {
     [128, 1024],
   ] as Array<[number, number]>,
 };
-const SMALL = { numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, seed: 7, ...SMALL_INPUT } as const;
+const SMALL = { ...SMALL_DETECTOR, ...SMALL_INPUT } as const;
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function batch() {
-  const rand = lcg(3);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * 64 * 64 * 3 }, () => rand()), [2, 64, 64, 3]);
-  const targets: DetectorTarget[] = [
-    { boxes: new Float32Array([4, 6, 30, 40, 30, 30, 60, 58]), labels: new Int32Array([0, 2]), ignoreBoxes: new Float32Array(0) },
-    { boxes: new Float32Array([10, 12, 22, 30]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) },
-  ];
-  return { images, targets };
-}
+const make = (hpf: HpfSetting) => createFoveaBox({ ...SMALL, hpf });
+// FoveaBox's published focal loss: gamma 1.5, alpha 0.4 (w = 0.6).
+const PUBLISHED = { gamma: 1.5, alpha: 0.4, alphaDigits: 12 };
+const batch = () => lossBatch(3, [10, 12, 22, 30]);
 
 describe('FoveaBox loss', () => {
   it('hpf { delta: 0 } gives the same loss as hpf: false (1e-6)', () => {
-    const { images, targets } = batch();
-    const totals: number[][] = [];
-    for (const hpf of [false, { delta: 0 }] as const) {
-      const det = createFoveaBox({ ...SMALL, hpf });
-      const out = det.computeLoss(images, targets);
-      totals.push([out.total, out.losses.loss_cls!, out.losses.loss_bbox!].map((t) => t.dataSync()[0]!));
-      expect(out.stats.numPositives).toBeGreaterThan(0);
-      expect(out.stats.avgFactor).toBe(out.stats.numPositives + 2);
-      tf.dispose([out.total, ...Object.values(out.losses)]);
-      det.dispose();
-    }
-    totals[0]!.forEach((v, i) => expect(Math.abs(v - totals[1]![i]!)).toBeLessThan(1e-6));
-    images.dispose();
+    const b = batch();
+    expectDeltaZeroMatchesBaseline(make, b, {
+      terms: ['loss_cls', 'loss_bbox'],
+      levels: { count: 5, focus: PUBLISHED },
+      also: (out) => expect(out.stats.avgFactor).toBe(out.stats.numPositives + 2),
+    });
+    b.images.dispose();
   });
 
   it('hpf: true changes only the classification term, centred on gamma 1.5 / alpha 0.4', () => {
-    const { images, targets } = batch();
-    const off = createFoveaBox({ ...SMALL, hpf: false });
-    const on = createFoveaBox({ ...SMALL, hpf: true });
-    const a = off.computeLoss(images, targets);
-    const b = on.computeLoss(images, targets);
-    expect(b.losses.loss_bbox!.dataSync()[0]).toBeCloseTo(a.losses.loss_bbox!.dataSync()[0]!, 6);
-    expect(b.stats.levels).toHaveLength(5);
-    expect(b.stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(b.stats.numPositives);
-    for (const level of b.stats.levels) {
-      expect(level.gamma).toBeGreaterThanOrEqual(1);
-      expect(level.gamma).toBeLessThanOrEqual(2);
-      expect(level.alpha).toBeCloseTo(0.6 / level.gamma, 12);
-      if (level.numPositives === 0) expect(level.gamma).toBe(1.5);
-    }
-    for (const level of a.stats.levels) {
-      expect(level.gamma).toBe(1.5);
-      expect(level.alpha).toBeCloseTo(0.4, 12);
-    }
-    const sum = Object.values(b.losses).reduce((s, t) => s + t.dataSync()[0]!, 0);
-    expect(b.total.dataSync()[0]).toBeCloseTo(sum, 5);
-    tf.dispose([a.total, b.total, ...Object.values(a.losses), ...Object.values(b.losses), images]);
-    off.dispose();
-    on.dispose();
+    const b = batch();
+    expectHpfChangesOnlyClassification(make, b, {
+      unchanged: ['loss_bbox'],
+      gamma0: 1.5,
+      alpha: (gamma) => 0.6 / gamma,
+      statistic: 'unchecked',
+      baseline: PUBLISHED,
+    });
+    b.images.dispose();
   });
 
   it('runs under tf.variableGrads with finite gradients and no leaked tensors', () => {
-    const { images, targets } = batch();
-    const det = createFoveaBox({ ...SMALL, hpf: true });
-    const counts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.model.head.trainableVariables());
-      expect(Object.keys(grads).length).toBe(det.model.head.trainableVariables().length);
-      const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
-      for (const n of norms) expect(Number.isFinite(n)).toBe(true);
-      expect(Math.max(...norms)).toBeGreaterThan(0);
-      tf.dispose([value, ...Object.values(grads)]);
-      counts.push(tf.memory().numTensors);
-    }
-    expect(counts[1]).toBe(counts[0]);
+    const b = batch();
+    const det = make(true);
+    expectFiniteHeadGradients(det, b);
     det.dispose();
-    images.dispose();
+    b.images.dispose();
   });
 
   it('rejects unknown options, bad scale options and bad targets with clear errors', () => {
@@ -107,19 +75,12 @@ describe('FoveaBox loss', () => {
     expect(() => createFoveaBox({ ...SMALL, baseEdges: [1, 2] })).toThrow(/baseEdges/);
     expect(() => createFoveaBox({ ...SMALL, scaleRanges: [[2, 1], [0, 1], [0, 1], [0, 1], [0, 1]] })).toThrow(/scaleRanges/);
     const det = createFoveaBox(SMALL);
-    const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-    expect(() => det.computeLoss(images, [{ boxes: new Float32Array([0, 0, 4, 4]), labels: new Int32Array([3]), ignoreBoxes: new Float32Array(0) }])).toThrow(/targets\[0\]\.labels\[0\] = 3/);
-    images.dispose();
+    expectTargetErrors(det, 3);
     det.dispose();
   });
 });
 
 // ---- float64 references ----
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-function focal64(z: number, t: number, gamma = 1.5, alpha = 0.4): number {
-  const p = sigmoid(z);
-  return t === 1 ? -alpha * (1 - p) ** gamma * Math.log(p) : -(1 - alpha) * p ** gamma * Math.log(1 - p);
-}
 const smoothL164 = (d: number, beta = 0.11) => (Math.abs(d) < beta ? (0.5 * d * d) / beta : Math.abs(d) - 0.5 * beta);
 
 describe('smoothL1Loss', () => {
@@ -182,7 +143,7 @@ describe('foveaLoss on a hand-made head output', () => {
       [19, 4],
     ]);
     let clsRef = 0;
-    for (let i = 0; i < 20; i++) for (let c = 0; c < 5; c++) clsRef += focal64(allCls[5 * i + c]!, positiveClass.get(i) === c ? 1 : 0);
+    for (let i = 0; i < 20; i++) for (let c = 0; c < 5; c++) clsRef += focal64(allCls[5 * i + c]!, positiveClass.get(i) === c ? 1 : 0, 1.5, 0.4);
     clsRef /= 2 + 1;
     const allReg = [...regValues[0]!, ...regValues[1]!];
     const targets = new Map([

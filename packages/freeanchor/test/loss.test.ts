@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { DeltaXYWHCoder, type DetectorTarget } from '@hpf/fpn';
+import { DeltaXYWHCoder } from '@hpf/fpn';
+import {
+  expectDeltaZeroMatchesBaseline,
+  expectFiniteHeadGradients,
+  expectHpfChangesOnlyClassification,
+  expectTargetErrors,
+  lossBatch,
+  SMALL_DETECTOR,
+  type HpfSetting,
+} from '@hpf/testkit';
 import { createFreeAnchor, FREEANCHOR_DEFAULTS, freeAnchorLoss, type FreeAnchorLossOptions } from '../src/index.js';
 import { fixture, fixtureAnchors, fixtureTargets, levelOutputs } from './fixture.js';
 
@@ -10,25 +19,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const SMALL = { numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, seed: 7 } as const;
-
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function batch() {
-  const rand = lcg(3);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * 64 * 64 * 3 }, () => rand()), [2, 64, 64, 3]);
-  const targets: DetectorTarget[] = [
-    { boxes: new Float32Array([4, 6, 30, 40, 30, 30, 60, 58]), labels: new Int32Array([0, 2]), ignoreBoxes: new Float32Array(0) },
-    { boxes: new Float32Array([10, 12, 22, 20]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) },
-  ];
-  return { images, targets };
-}
+const SMALL = SMALL_DETECTOR;
 
 function lossOptions(hpf: boolean | { delta: number }): FreeAnchorLossOptions {
   const d = FREEANCHOR_DEFAULTS;
@@ -119,49 +110,35 @@ describe('freeAnchorLoss vs the float64 torch reference (test/fixtures/gen_freea
   });
 });
 
+const make = (hpf: HpfSetting) => createFreeAnchor({ ...SMALL, octaveBaseScale: 2, hpf });
+
 describe('FreeAnchor detector loss', () => {
   it('hpf { delta: 0 } gives the same loss as hpf: false (1e-6)', () => {
-    const { images, targets } = batch();
-    const totals: number[][] = [];
-    for (const hpf of [false, { delta: 0 }] as const) {
-      const det = createFreeAnchor({ ...SMALL, octaveBaseScale: 2, hpf });
-      const out = det.computeLoss(images, targets);
-      totals.push([out.total, out.losses.positive_bag_loss!, out.losses.negative_bag_loss!].map((t) => t.dataSync()[0]!));
-      expect(out.stats.numPositives).toBe(3);
-      tf.dispose([out.total, ...Object.values(out.losses)]);
-      det.dispose();
-    }
-    totals[0]!.forEach((v, i) => expect(Math.abs(v - totals[1]![i]!)).toBeLessThan(1e-6));
-    images.dispose();
+    const batch = lossBatch();
+    expectDeltaZeroMatchesBaseline(make, batch, {
+      terms: ['positive_bag_loss', 'negative_bag_loss'],
+      numPositives: 3,
+      levels: { count: 5, focus: { gamma: 2, alpha: 0.5 } },
+    });
+    batch.images.dispose();
   });
 
   it('hpf: true changes only the negative bag loss, and reports stats per level', () => {
-    const { images, targets } = batch();
-    const off = createFreeAnchor({ ...SMALL, octaveBaseScale: 2, hpf: false });
-    const on = createFreeAnchor({ ...SMALL, octaveBaseScale: 2, hpf: true });
-    const a = off.computeLoss(images, targets);
-    const b = on.computeLoss(images, targets);
-    expect(b.losses.positive_bag_loss!.dataSync()[0]).toBeCloseTo(a.losses.positive_bag_loss!.dataSync()[0]!, 6);
-    expect(b.stats.levels).toHaveLength(5);
-    // one bag-max anchor per object (the three objects have different classes, so none coincide)
-    expect(b.stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(3);
-    for (const level of b.stats.levels) {
-      expect(level.gamma).toBeGreaterThanOrEqual(1.5);
-      expect(level.gamma).toBeLessThanOrEqual(2.5);
-      expect(level.alpha).toBeCloseTo(1 / level.gamma, 12);
-      if (level.numPositives > 0) expect(level.statistic).toBeGreaterThan(0);
-      else expect(level.gamma).toBe(2);
-    }
-    for (const level of a.stats.levels) expect([level.gamma, level.alpha]).toEqual([2, 0.5]);
-    const sum = Object.values(b.losses).reduce((s, t) => s + t.dataSync()[0]!, 0);
-    expect(b.total.dataSync()[0]).toBeCloseTo(sum, 5);
-    tf.dispose([a.total, b.total, ...Object.values(a.losses), ...Object.values(b.losses), images]);
-    off.dispose();
-    on.dispose();
+    const batch = lossBatch();
+    expectHpfChangesOnlyClassification(make, batch, {
+      unchanged: ['positive_bag_loss'],
+      // one bag-max anchor per object (the three objects have different classes, so none coincide)
+      levelPositives: 3,
+      gamma0: 2,
+      alpha: (gamma) => 1 / gamma,
+      statistic: 'positive',
+      baseline: { gamma: 2, alpha: 0.5 },
+    });
+    batch.images.dispose();
   });
 
   it('crowd boxes remove their anchors from the negative bag loss only', () => {
-    const { images, targets } = batch();
+    const { images, targets } = lossBatch();
     const det = createFreeAnchor({ ...SMALL, octaveBaseScale: 2 });
     const plain = det.computeLoss(images, targets);
     const crowd = det.computeLoss(images, [{ ...targets[0]!, ignoreBoxes: new Float32Array([0, 0, 64, 64]) }, targets[1]!]);
@@ -171,24 +148,12 @@ describe('FreeAnchor detector loss', () => {
     det.dispose();
   });
 
-  // Head variables only: conv filter gradients of the whole network take minutes on the cpu backend
-  // (the overfit test trains every variable on wasm).
   it('runs under tf.variableGrads with finite gradients and no leaked tensors', () => {
-    const { images, targets } = batch();
-    const det = createFreeAnchor({ ...SMALL, octaveBaseScale: 2, hpf: true });
-    const counts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.model.head.trainableVariables());
-      expect(Object.keys(grads).length).toBe(det.model.head.trainableVariables().length);
-      const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
-      for (const n of norms) expect(Number.isFinite(n)).toBe(true);
-      expect(Math.max(...norms)).toBeGreaterThan(0);
-      tf.dispose([value, ...Object.values(grads)]);
-      counts.push(tf.memory().numTensors);
-    }
-    expect(counts[1]).toBe(counts[0]);
+    const batch = lossBatch();
+    const det = make(true);
+    expectFiniteHeadGradients(det, batch);
     det.dispose();
-    images.dispose();
+    batch.images.dispose();
   });
 
   it('rejects unknown options and bad targets with clear errors', () => {
@@ -198,10 +163,7 @@ describe('FreeAnchor detector loss', () => {
     expect(() => createFreeAnchor({ ...SMALL, octaveBaseScale: -1 })).toThrow(/octaveBaseScale/);
     expect(() => createFreeAnchor({ ...SMALL, hpf: { gama0: 2 } as never })).toThrow(/gama0/);
     const det = createFreeAnchor(SMALL);
-    const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
-    expect(() => det.computeLoss(images, [{ boxes: new Float32Array([0, 0, 4, 4]), labels: new Int32Array([3]), ignoreBoxes: new Float32Array(0) }])).toThrow(/targets\[0\]\.labels\[0\] = 3/);
-    expect(() => det.computeLoss(images, [])).toThrow(/expected 1 targets/);
-    images.dispose();
+    expectTargetErrors(det, 3);
     det.dispose();
   });
 });

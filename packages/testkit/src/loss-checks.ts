@@ -88,6 +88,8 @@ export interface IdentityCheck {
   prepare?: (det: LossDetector) => void;
   /** Levels both runs must report, with the static focus (delta 0 clips gamma to gamma0). */
   levels?: { count: number; focus: StaticFocus };
+  /** Adapter-specific assertions on each run's output before it is disposed. */
+  also?: (out: DetectorLoss, hpf: HpfSetting) => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export function expectDeltaZeroMatchesBaseline(create: (hpf: HpfSetting) => Loss
       expect(out.stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(out.stats.numPositives);
       expectStaticLevels(out.stats, check.levels.focus);
     }
+    check.also?.(out, hpf);
     disposeLoss(out);
     det.dispose();
   }
