@@ -9,7 +9,9 @@
  * Exit code 1 (with the reason) when the tensor count moves after warm-up or RSS grows by more than
  * --max-rss-growth between the end of warm-up and the last iteration. The learning rate follows the
  * quick preset's 300-step schedule (it ends at 1e-2 of the base rate and stays there), so the run
- * cannot diverge late; memory use does not depend on the rate.
+ * cannot diverge late; memory use does not depend on the rate. Started with --expose-gc (as
+ * `npm run bench:soak` does), it collects garbage before every sample, so heap and RSS show what is
+ * retained rather than when V8 last ran a full collection.
  */
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -89,6 +91,7 @@ for (let iteration = 0; iteration < iters; iteration++) {
   const done = iteration + 1;
   if (done % every === 0 || done === warmup || done === iters) {
     const now = performance.now();
+    (globalThis as { gc?: () => void }).gc?.();
     const memory = tf.memory();
     const sample: Sample = {
       iteration: done,

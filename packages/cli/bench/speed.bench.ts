@@ -25,6 +25,7 @@ import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 
 register('../../engine/tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
@@ -73,6 +74,10 @@ interface SpeedReport {
   date: string;
   backend: string;
   backendDescription: string;
+  /** The engine kernels active on wasm (added / replaced), from initBackend. */
+  wasmKernels: unknown;
+  /** HEAD and the package sources that differ from it: the numbers describe this tree. */
+  git: { head: string; dirtySources: string[] };
   node: string;
   cpu: string;
   cores: number;
@@ -123,6 +128,18 @@ async function timed(fn: () => unknown): Promise<{ wall: number; cpu: number }> 
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
+function gitState(): SpeedReport['git'] {
+  const run = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const dirty = run(['status', '--porcelain', '--', 'packages/*/src']);
+  return { head: run(['rev-parse', 'HEAD']) || 'unknown', dirtySources: dirty === '' ? [] : dirty.split('\n').map((l) => l.slice(3)) };
+}
+
 async function measure(): Promise<SpeedReport> {
   const runs = intOption('runs', values.runs, 5);
   const warmup = intOption('warmup', values.warmup, 1);
@@ -148,6 +165,8 @@ async function measure(): Promise<SpeedReport> {
     date: new Date().toISOString(),
     backend: tf.getBackend(),
     backendDescription,
+    wasmKernels: choice.wasm?.kernels ?? null,
+    git: gitState(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -253,6 +272,7 @@ const f0 = (x: number): string => x.toFixed(0);
 
 function speedTable(report: SpeedReport): string {
   const lines = [
+    `Sources: ${report.git.head.slice(0, 7)}${report.git.dirtySources.length > 0 ? ` + uncommitted changes in ${report.git.dirtySources.join(', ')}` : ''}; wasm engine kernels ${JSON.stringify(report.wasmKernels)}.`,
     `Backend: ${report.backendDescription}; ${report.cpu} x ${report.cores}; Node ${report.node}; batch ${report.batchSize} x ${report.inputSize} px; median of ${report.runs} runs after ${report.warmup} warm-up; load average ${report.loadavgStart.map(f1).join(' ')} at start, ${report.loadavgEnd.map(f1).join(' ')} at end.`,
     '',
     '| detector | train img/s off | train img/s on | step ms off (cpu) | step ms on (cpu) | HPF on/off wall | HPF on/off cpu | infer img/s | infer img/s, thr 0 | infer ms (cpu) | infer ms thr 0 (cpu) | numTensors start/warm/runs/end |',
