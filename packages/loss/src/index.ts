@@ -15,8 +15,10 @@ export {
   type PublishedFocus,
 } from './hpf-options.js';
 export {
+  FOCUS_STATE_FORMAT,
   ProgressiveFocus,
   type FocusedLoss,
+  type FocusState,
   type FocusInput,
   type HpfLossOptions,
   type HpfResult,

@@ -58,6 +58,93 @@ export interface HpfVarifocalOptions extends HpfLossOptions {
   iouWeighted?: boolean;
 }
 
+/** Version of `FocusState`; `loadState` rejects any other. */
+export const FOCUS_STATE_FORMAT = 1;
+
+/**
+ * Everything a `ProgressiveFocus` carries from one call to the next, as plain JSON-able data
+ * (`ProgressiveFocus.state()` / `loadState()`): what a training checkpoint needs so that a resumed
+ * run picks the same gammas as an uninterrupted one. The options are not part of it (they come
+ * from the constructor); `mode`, `statistic` and `momentum` are recorded because the EMA values
+ * mean something only under them, and `loadState` refuses a state made under others.
+ */
+export interface FocusState {
+  format: typeof FOCUS_STATE_FORMAT;
+  mode: HpfMode;
+  statistic: HpfOptions['statistic'];
+  momentum: number;
+  /** Number of pyramid levels of the calls so far; null before the first call. */
+  numLevels: number | null;
+  /** Calls so far (the next call's `step`). */
+  steps: number;
+  /** EMA of the statistic (momentum > 0) as [level, value]; level -1 is the all-level statistic of mode 'global'. */
+  smoothed: Array<[number, number]>;
+  /** The recorded calls, oldest first (as `history`). */
+  history: HpfStep[];
+}
+
+const FOCUSED_LOSSES: readonly FocusedLoss[] = ['focal', 'quality-focal', 'varifocal', 'custom'];
+
+/** Validates a `FocusState` field by field; every error names the field. */
+function checkFocusState(state: unknown, where: string): FocusState {
+  const fail = (field: string, expected: string, got: unknown): never => {
+    throw new Error(`${where}: state.${field} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`);
+  };
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) fail('', 'an object', state);
+  const s = state as Record<string, unknown>;
+  rejectUnknownKeys(s, ['format', 'mode', 'statistic', 'momentum', 'numLevels', 'steps', 'smoothed', 'history'], `${where}: state`);
+  if (s.format !== FOCUS_STATE_FORMAT) fail('format', `${FOCUS_STATE_FORMAT} (the only FocusState format this version reads)`, s.format);
+  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const isReal = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (typeof s.mode !== 'string') fail('mode', 'a string', s.mode);
+  if (typeof s.statistic !== 'string') fail('statistic', 'a string', s.statistic);
+  if (!isReal(s.momentum)) fail('momentum', 'a finite number', s.momentum);
+  if (s.numLevels !== null && !(isCount(s.numLevels) && s.numLevels > 0)) fail('numLevels', 'a positive integer or null', s.numLevels);
+  if (!isCount(s.steps)) fail('steps', 'an integer >= 0', s.steps);
+  const numLevels = s.numLevels as number | null;
+  const steps = s.steps as number;
+  if (!Array.isArray(s.smoothed)) fail('smoothed', 'an array of [level, value]', s.smoothed);
+  const keys = new Set<number>();
+  if (s.momentum === 0 && (s.smoothed as unknown[]).length > 0) fail('smoothed', 'empty with momentum 0 (no EMA is kept)', s.smoothed);
+  (s.smoothed as unknown[]).forEach((entry, i) => {
+    const ok = Array.isArray(entry) && entry.length === 2 && Number.isInteger(entry[0]) && isReal(entry[1]);
+    if (!ok) fail(`smoothed[${i}]`, '[level, finite value]', entry);
+    const key = (entry as [number, number])[0];
+    const valid = s.mode === 'global' ? key === -1 : s.mode === 'hierarchical' && key >= 0 && (numLevels === null || key < numLevels);
+    if (!valid) fail(`smoothed[${i}][0]`, s.mode === 'global' ? '-1 (the all-level key of mode global)' : `a level in [0, ${numLevels ?? 'numLevels'}) (mode ${String(s.mode)})`, key);
+    if (keys.has(key)) fail(`smoothed[${i}][0]`, 'a level not listed before', key);
+    keys.add(key);
+  });
+  if (!Array.isArray(s.history)) fail('history', 'an array of HpfStep', s.history);
+  let previous = -1;
+  (s.history as unknown[]).forEach((record, i) => {
+    const at = `history[${i}]`;
+    if (record === null || typeof record !== 'object') fail(at, 'an HpfStep object', record);
+    const r = record as Record<string, unknown>;
+    if (!isCount(r.step) || r.step <= previous || r.step >= steps) fail(`${at}.step`, `an increasing integer below steps (${steps})`, r.step);
+    previous = r.step as number;
+    if (!FOCUSED_LOSSES.includes(r.loss as FocusedLoss)) fail(`${at}.loss`, `one of ${FOCUSED_LOSSES.join(', ')}`, r.loss);
+    if (typeof r.mode !== 'string') fail(`${at}.mode`, 'a string', r.mode);
+    if (!Array.isArray(r.levels) || (numLevels !== null && r.levels.length !== numLevels)) {
+      fail(`${at}.levels`, `an array of ${numLevels ?? 'numLevels'} LevelStats`, Array.isArray(r.levels) ? `${r.levels.length} entries` : r.levels);
+    }
+    (r.levels as unknown[]).forEach((level, l) => {
+      const lat = `${at}.levels[${l}]`;
+      const v = (level ?? {}) as Record<string, unknown>;
+      const orNull = (x: unknown) => x === null || isReal(x);
+      if (v.level !== l) fail(`${lat}.level`, String(l), v.level);
+      if (!isCount(v.numPositives)) fail(`${lat}.numPositives`, 'an integer >= 0', v.numPositives);
+      if (!orNull(v.statistic)) fail(`${lat}.statistic`, 'a finite number or null', v.statistic);
+      if (!orNull(v.focusStatistic)) fail(`${lat}.focusStatistic`, 'a finite number or null', v.focusStatistic);
+      if (!isReal(v.gamma)) fail(`${lat}.gamma`, 'a finite number', v.gamma);
+      if (!orNull(v.alpha)) fail(`${lat}.alpha`, 'a finite number or null', v.alpha);
+    });
+  });
+  return s as unknown as FocusState;
+}
+
+const copyStep = (r: HpfStep): HpfStep => ({ step: r.step, loss: r.loss, mode: r.mode, levels: r.levels.map((l) => ({ ...l })) });
+
 /** What the statistic of one level is computed from. */
 interface StatisticInputs {
   /** -log sigmoid(z) wherever `mask` is 1 (other entries are masked out). */
@@ -116,6 +203,10 @@ export class ProgressiveFocus {
   private records: HpfStep[] = [];
   private steps = 0;
   private readonly smoothed = new Map<number, number>();
+  /** Levels of the calls so far (null before the first); a call with another count is refused after `loadState`. */
+  private numLevels: number | null = null;
+  /** Set by `loadState`: the next calls must have the loaded number of levels. */
+  private loaded = false;
 
   constructor(options: Partial<HpfOptions> = {}) {
     this.options = Object.freeze(validateHpfOptions(options, 'ProgressiveFocus'));
@@ -131,6 +222,55 @@ export class ProgressiveFocus {
     this.records = [];
     this.steps = 0;
     this.smoothed.clear();
+    this.numLevels = null;
+    this.loaded = false;
+  }
+
+  /**
+   * A snapshot of the state carried between calls (step counter, EMA of the statistic, history),
+   * plain JSON-able data that shares nothing with this object. `loadState` on a ProgressiveFocus
+   * with the same options continues exactly where this one is.
+   */
+  state(): FocusState {
+    const { mode, statistic, momentum } = this.options;
+    return {
+      format: FOCUS_STATE_FORMAT,
+      mode,
+      statistic,
+      momentum,
+      numLevels: this.numLevels,
+      steps: this.steps,
+      smoothed: [...this.smoothed.entries()],
+      history: this.records.map(copyStep),
+    };
+  }
+
+  /**
+   * Replaces this object's state by `state` (from `state()`, possibly through JSON). Throws, naming
+   * the field, on a malformed state, another format version, or one made under another mode,
+   * statistic or momentum; the next call must have the state's number of levels. A history longer
+   * than this object's `historyLimit` keeps its newest entries. Nothing changes when it throws.
+   */
+  loadState(state: FocusState): void {
+    const where = 'ProgressiveFocus.loadState';
+    const s = checkFocusState(state, where);
+    const { mode, statistic, momentum, historyLimit } = this.options;
+    const mismatch = (field: string, theirs: unknown, ours: unknown): never => {
+      throw new Error(`${where}: state.${field} is ${JSON.stringify(theirs)} but this ProgressiveFocus has ${field} ${JSON.stringify(ours)}`);
+    };
+    if (s.mode !== mode) mismatch('mode', s.mode, mode);
+    if (s.statistic !== statistic) mismatch('statistic', s.statistic, statistic);
+    if (s.momentum !== momentum) mismatch('momentum', s.momentum, momentum);
+    this.steps = s.steps;
+    this.numLevels = s.numLevels;
+    this.loaded = s.numLevels !== null;
+    this.smoothed.clear();
+    for (const [key, value] of s.smoothed) this.smoothed.set(key, value);
+    this.records = s.history.slice(Math.max(0, s.history.length - historyLimit)).map((r) => {
+      const copy = copyStep(r);
+      copy.levels = copy.levels.map((l) => Object.freeze(l));
+      return Object.freeze(copy);
+    });
   }
 
   /** Sigmoid focal loss with per-level gamma_l, alpha_l. */
@@ -218,12 +358,16 @@ export class ProgressiveFocus {
   }
 
   private record(kind: FocusedLoss, levels: LevelStats[]): void {
+    this.numLevels = levels.length;
     this.records.push({ step: this.steps++, loss: kind, mode: this.options.mode, levels });
     while (this.records.length > this.options.historyLimit) this.records.shift();
   }
 
   private checkLevels<T>(levels: readonly T[], where: string, check: (level: T, at: string) => void): void {
     if (!Array.isArray(levels) || levels.length === 0) throw new Error(`${where}: levels must be a non-empty array`);
+    if (this.loaded && levels.length !== this.numLevels) {
+      throw new Error(`${where}: got ${levels.length} levels, but the state loaded by loadState is for ${this.numLevels}`);
+    }
     levels.forEach((level, index) => check(level, `${where} level ${index}`));
   }
 
