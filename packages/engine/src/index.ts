@@ -27,7 +27,7 @@ export {
   type WasmInfo,
 } from './backend.js';
 export { createRng, type Rng } from './rng.js';
-export { SgdMomentum, type Optimizer, type SgdOptions } from './trainer/sgd.js';
+export { SGD_STATE_FORMAT, SgdMomentum, type Optimizer, type SgdOptions, type SgdState } from './trainer/sgd.js';
 export { createLrSchedule, warmupFactor, type LrSchedule, type LrScheduleOptions } from './trainer/schedule.js';
 export { clipByGlobalNorm, type ClipResult } from './trainer/clip.js';
 export { NonFiniteLossError, trainStep, type TrainStepOptions, type TrainStepResult } from './trainer/train-step.js';
