@@ -142,7 +142,7 @@ describe('registerWasmTrainingKernels', () => {
     expect(native).not.toBe(engineKernel);
     expect(registerWasmTrainingKernels()).toEqual({
       added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
-      replaced: ['Conv2DBackpropInput'],
+      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast'],
     });
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(engineKernel);
     expect(() => registerWasmTrainingKernels({ replace: true } as never)).toThrow(/unknown option 'replace'/);
@@ -185,5 +185,118 @@ describe('UnsortedSegmentSum on wasm', () => {
       });
     };
     expect(relativeError(await grad('wasm'), await grad('cpu'))).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+describe('MaxPoolGrad on wasm', () => {
+  // ReLU-like inputs (a third of the values exactly 0) make ties common: the gradient must go to
+  // the first maximum of each window in row-major order, as on cpu, not to every tied position;
+  // shifted negative inputs check windows whose maximum is negative.
+  const reluValues = (n: number, seed: number): Float32Array => lcgValues(n, seed).map((v) => Math.max(0, v + 0.3));
+  const cases = [
+    { name: '3x3 stride 2 pad 1 (the ResNet stem)', inShape: [2, 9, 10, 5], filterSize: 3, strides: 2, pad: 1 },
+    { name: '3x3 stride 2 same even', inShape: [1, 8, 8, 3], filterSize: 3, strides: 2, pad: 'same' },
+    { name: '2x2 stride 2 valid', inShape: [2, 6, 7, 4], filterSize: 2, strides: 2, pad: 'valid' },
+    { name: '3x3 stride 1 same (overlapping windows)', inShape: [1, 5, 6, 2], filterSize: 3, strides: 1, pad: 'same' },
+    { name: '3x2 window, strides [2, 1]', inShape: [2, 7, 5, 3], filterSize: [3, 2], strides: [2, 1], pad: 'valid' },
+  ];
+  const gradients = async (inShape: number[], filterSize: unknown, strides: unknown, pad: unknown, values: Float32Array) => {
+    const info = tf.backend_util.computePool2DInfo(inShape as [number, number, number, number], filterSize as number, strides as number, 1, pad as 'same');
+    const input = { values, shape: inShape };
+    const dy = { values: lcgValues(tf.util.sizeFromShape(info.outShape), 6), shape: info.outShape };
+    const pooled = await runKernelOn('cpu', 'MaxPool', { x: input }, { filterSize, strides, pad });
+    const output = { values: pooled.values as Float32Array, shape: pooled.shape };
+    const attrs = { filterSize, strides, pad };
+    const cpu = await runKernelOn('cpu', 'MaxPoolGrad', { dy, input, output }, attrs);
+    const wasm = await runKernelOn('wasm', 'MaxPoolGrad', { dy, input, output }, attrs);
+    registerWasmTrainingKernels({ replaceSlowKernels: false });
+    const native = await runKernelOn('wasm', 'MaxPoolGrad', { dy, input, output }, attrs);
+    registerWasmTrainingKernels();
+    return { cpu, wasm, native };
+  };
+
+  it.each(cases)('matches the cpu backend, with ties and negative maxima: $name', async ({ inShape, filterSize, strides, pad }) => {
+    const n = tf.util.sizeFromShape(inShape);
+    for (const values of [reluValues(n, 5), lcgValues(n, 5).map((v) => v - 0.8)]) {
+      const { cpu, wasm } = await gradients(inShape, filterSize, strides, pad, values);
+      expect(wasm.shape).toEqual(inShape);
+      // The cpu backend sums overlapping windows in float64, this kernel in float32.
+      expect(relativeError(wasm.values, cpu.values)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
+  // The backend's own kernel drops the gradient of windows whose maximum is <= 0 (a tfjs-backend-
+  // wasm 4.22 bug, visible above: cpu does not); where every value is positive it is bit-identical
+  // to this one, so training a ReLU -> maxPool stem is unchanged (ReLU's gradient is 0 at 0).
+  it.each(cases)('is bit-identical to the native kernel on positive inputs: $name', async ({ inShape, filterSize, strides, pad }) => {
+    const values = lcgValues(tf.util.sizeFromShape(inShape), 5).map((v) => v + 1.5);
+    const { wasm, native } = await gradients(inShape, filterSize, strides, pad, values);
+    expect(Array.from(wasm.values)).toEqual(Array.from(native.values));
+  });
+
+  it('is the gradient of maxPool, with numTensors flat', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(reluValues(2 * 8 * 8 * 3, 8), [2, 8, 8, 3]);
+    const weights = tf.tensor4d(lcgValues(2 * 4 * 4 * 3, 9), [2, 4, 4, 3]);
+    const f = (t: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 3, 2, 1), weights));
+    const before = tf.memory().numTensors;
+    const g = tf.grad(f)(x);
+    const values = g.dataSync();
+    g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // Every pooling window's weight lands on exactly one position: the gradient sums to sum(weights).
+    const total = Array.from(values).reduce((a, b) => a + b, 0);
+    expect(total).toBeCloseTo(tf.sum(weights).dataSync()[0]!, 4);
+    // And a central difference agrees at a position that is the unique max of its windows.
+    const xv = x.dataSync();
+    let at = 0;
+    for (let i = 1; i < xv.length; i++) if (xv[i]! > xv[at]!) at = i;
+    const eps = 1e-2;
+    const bump = (d: number): number => tf.tidy(() => {
+      const v = Float32Array.from(xv);
+      v[at] = v[at]! + d;
+      return f(tf.tensor4d(v, [2, 8, 8, 3])).dataSync()[0]!;
+    });
+    expect(values[at]).toBeCloseTo((bump(eps) - bump(-eps)) / (2 * eps), 3);
+    tf.dispose([x, weights]);
+  });
+});
+
+describe('Identity and same-dtype Cast on wasm share the buffer', () => {
+  it('clone and cast give equal values without a new buffer, and disposing either keeps the other', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor2d([1.5, -2, 3, 4], [2, 2]);
+    const buffers = backend.numDataIds();
+    const c = tf.clone(x);
+    const f = tf.cast(x, 'float32');
+    expect(backend.numDataIds()).toBe(buffers);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3, 4]);
+    c.dispose();
+    expect(Array.from(f.dataSync())).toEqual([1.5, -2, 3, 4]);
+    f.dispose();
+    expect(backend.numDataIds()).toBe(buffers - 1);
+  });
+
+  it('casts that change the dtype still convert', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1.7, -2.2, 0]);
+    const i = tf.cast(x, 'int32');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 0]);
+    const back = tf.cast(i, 'float32');
+    expect(Array.from(back.dataSync())).toEqual([1, -2, 0]);
+    tf.dispose([x, i, back]);
+  });
+
+  it('a variable assigned after a clone leaves the clone unchanged', async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const saved = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(saved.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    tf.dispose([v, saved]);
   });
 });

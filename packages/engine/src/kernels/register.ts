@@ -1,13 +1,19 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { castConfig, identityConfig } from './shared-copy.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+import { displacedWasmKernels as displaced } from './wasm-ops.js';
 
 /** Kernels that training needs and tfjs-backend-wasm 4.22 does not register at all. */
 export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
 
-/** Kernels that tfjs-backend-wasm 4.22 has, but as scalar loops that dominate a training step. */
-export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig];
+/**
+ * Kernels that tfjs-backend-wasm 4.22 has, but slowly: scalar loops (Conv2DBackpropInput,
+ * MaxPoolGrad) or copies where a shared buffer does (Identity, same-dtype Cast).
+ */
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, identityConfig, castConfig];
 
 export interface WasmKernelRegistration {
   /** Kernels the backend lacks, now served by the engine. */
@@ -19,9 +25,6 @@ export interface WasmKernelRegistration {
 const ours = new Set<KernelConfig['kernelFunc']>([...WASM_MISSING_KERNELS, ...WASM_REPLACED_KERNELS].map((k) => k.kernelFunc));
 
 const isActive = (config: KernelConfig): boolean => getKernel(config.kernelName, 'wasm')?.kernelFunc === config.kernelFunc;
-
-/** The backend's own kernels that a replacement displaced, to put back on request. */
-const displaced = new Map<string, KernelConfig>();
 
 export interface RegisterWasmKernelsOptions {
   /**

@@ -3,7 +3,19 @@
  * kernels composed here run entirely on the wasm heap (no copy through the cpu backend).
  * Intermediates must be released with `release` because kernel functions run outside the tape.
  */
-import { getKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelBackend, type KernelConfig, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * The backend's own kernels that an engine replacement displaced (filled by
+ * registerWasmTrainingKernels), for replacements that handle only some cases themselves.
+ */
+export const displacedWasmKernels = new Map<string, KernelConfig>();
+
+export function nativeWasmKernel(kernelName: string): KernelConfig['kernelFunc'] {
+  const native = displacedWasmKernels.get(kernelName);
+  if (native === undefined) throw new Error(`@hpf/engine: the wasm backend's own '${kernelName}' kernel was not registered before the engine's`);
+  return native.kernelFunc;
+}
 
 export function runWasmKernel(
   backend: KernelBackend,

@@ -1,0 +1,325 @@
+/**
+ * Where a wasm training step of the stable-gain detectors spends its time, per kernel, and by
+ * phase (forward + loss, backward + clipping, SGD update, JS outside kernels). Not a test.
+ *
+ * Run from the repository root (sources, no build needed):
+ *   node --import tsx packages/engine/bench/detector-step.bench.ts [--detectors atss,fcos,gfl] [--runs 5] [--top 25]
+ *
+ * Network and step are the `quick` stable-gain preset's (packages/cli/src/bench.ts): resnet10-mini,
+ * 32-channel FPN and head, 2 stacked convs, 10 classes, the registry's small-input prior sizes,
+ * batch 8 of 128x128, SgdMomentum(0.9, wd 1e-4) and gradient clipping at 35 through the engine's
+ * trainStep, as `hpf train` does. Images are uniform noise with 1-12 boxes of 6-100 px per image
+ * (the digits-det quick range), drawn from a fixed seed. The detectors run with hpf: false.
+ *
+ * --compare kernels:MaxPoolGrad,Identity times the step with those kernels as tfjs-backend-wasm
+ * registers them (arm A) and as @hpf/engine replaces them (arm B), alternating step by step in one
+ * process (the machine is shared, so only such interleaved ratios are meaningful); it reports the
+ * median CPU and wall time of each arm over `runs` steps per arm and the ratio B / A.
+ * --compare groupnorm does the same for @hpf/fpn's GroupNorm: composed ops differentiated by
+ * autodiff (A, the form before its custom gradient) versus the custom gradient (B).
+ *
+ * Per-kernel times count top-level kernel calls only (an engine composite kernel includes the wasm
+ * kernels it calls); "JS outside kernels" is the phase's wall time minus its kernels' time (tape
+ * bookkeeping, target assignment on plain arrays, tensor creation). Each number is the mean over
+ * `runs` profiled steps after two warm-up steps; the step time alone is also given as the median
+ * of the same steps.
+ */
+import { register } from 'node:module';
+import { parseArgs } from 'node:util';
+import type { KernelConfig, Tensor4D } from '@tensorflow/tfjs-core';
+
+register('./support/sources-resolve-hook.mjs', import.meta.url);
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-wasm');
+// The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
+const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
+const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
+const { DETECTORS } = await import('../../cli/src/registry.js');
+const { median } = await import('./support/reference.js');
+
+const { values } = parseArgs({
+  options: {
+    detectors: { type: 'string', default: 'atss,fcos,gfl' },
+    runs: { type: 'string', default: '5' },
+    top: { type: 'string', default: '25' },
+    batch: { type: 'string', default: '8' },
+    size: { type: 'string', default: '128' },
+    shapes: { type: 'boolean', default: false },
+    compare: { type: 'string' },
+  },
+});
+const runs = Number(values.runs);
+const top = Number(values.top);
+const batch = Number(values.batch);
+const size = Number(values.size);
+
+registerWasmTrainingKernels();
+await tf.setBackend('wasm');
+
+const rng = createRng(7);
+const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 3) as Tensor4D;
+const targets = Array.from({ length: batch }, () => {
+  const count = rng.int(1, 13);
+  const boxes = new Float32Array(4 * count);
+  const labels = new Int32Array(count);
+  for (let g = 0; g < count; g++) {
+    const side = Math.exp(rng.uniform(Math.log(6), Math.log(100)));
+    const x = rng.uniform(0, size - side);
+    const y = rng.uniform(0, size - side);
+    boxes.set([x, y, x + side, y + side * rng.uniform(0.7, 1)], 4 * g);
+    labels[g] = rng.int(0, 10);
+  }
+  return { boxes, labels, ignoreBoxes: new Float32Array(0) };
+});
+
+type Phase = 'forward' | 'backward' | 'update';
+interface Profile {
+  kernels: Map<string, number>;
+  calls: Map<string, number>;
+  phaseWall: Record<Phase, number>;
+  phaseKernels: Record<Phase, number>;
+}
+
+/**
+ * Process CPU time in ms. The machine is shared: wall time includes the time other processes
+ * had the core, CPU time (precise to the scheduler's accounting) does not.
+ */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+let phase: Phase = 'forward';
+let profile: Profile | null = null;
+let depth = 0;
+const wrapped = new Map<KernelConfig, KernelConfig['kernelFunc']>();
+function wrapKernels(): void {
+  for (const kernel of tf.getKernelsForBackend('wasm')) {
+    const inner = kernel.kernelFunc;
+    wrapped.set(kernel, inner);
+    (kernel as { kernelFunc: typeof inner }).kernelFunc = (args) => {
+      depth++;
+      const start = cpuMs();
+      try {
+        return inner(args);
+      } finally {
+        depth--;
+        if (depth === 0 && profile !== null) {
+          const ms = cpuMs() - start;
+          // --shapes splits each kernel by its input shapes, to find which layer a cost belongs to.
+          const key = values.shapes
+            ? `${kernel.kernelName} ${Object.values(args.inputs).map((t) => `[${t?.shape.join('x')}]`).join(' ')}`
+            : kernel.kernelName;
+          profile.kernels.set(key, (profile.kernels.get(key) ?? 0) + ms);
+          profile.calls.set(key, (profile.calls.get(key) ?? 0) + 1);
+          profile.phaseKernels[phase] += ms;
+        }
+      }
+    };
+  }
+}
+
+async function createDetector(name: string) {
+  const entry = DETECTORS[name];
+  if (entry === undefined) throw new Error(`--detectors: unknown detector '${name}'`);
+  const factory = await entry.load();
+  return factory({
+    numClasses: 10,
+    hpf: false,
+    seed: 0,
+    backbone: 'resnet10-mini',
+    neckChannels: 32,
+    featChannels: 32,
+    stackedConvs: 2,
+    ...entry.smallInput,
+    ...(entry.scheduleOptions?.({ epochs: 5 }) ?? {}),
+  });
+}
+
+async function profileDetector(name: string): Promise<void> {
+  const detector = await createDetector(name);
+  const variables = detector.trainableVariables();
+  const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
+  const innerStep = optimizer.step.bind(optimizer);
+  let mark = 0;
+  const lap = (next: Phase): void => {
+    const now = cpuMs();
+    if (profile !== null) profile.phaseWall[phase] += now - mark;
+    mark = now;
+    phase = next;
+  };
+  optimizer.step = (grads, lr) => {
+    lap('update');
+    innerStep(grads, lr);
+  };
+  const wallTimes: number[] = [];
+  const step = (): number => {
+    const wallStart = performance.now();
+    const start = cpuMs();
+    mark = start;
+    phase = 'forward';
+    trainStep({
+      lossFn: () => {
+        const result = detector.computeLoss(images, targets);
+        result.total.dispose();
+        lap('backward');
+        return result.losses;
+      },
+      variables,
+      optimizer,
+      lr: 0.01,
+      clipGradNorm: 35,
+    });
+    lap('forward');
+    wallTimes.push(performance.now() - wallStart);
+    return cpuMs() - start;
+  };
+  step();
+  step();
+  const tensors = tf.memory().numTensors;
+  profile = {
+    kernels: new Map(),
+    calls: new Map(),
+    phaseWall: { forward: 0, backward: 0, update: 0 },
+    phaseKernels: { forward: 0, backward: 0, update: 0 },
+  };
+  const times: number[] = [];
+  wallTimes.length = 0;
+  for (let i = 0; i < runs; i++) times.push(step());
+  const p = profile;
+  profile = null;
+  if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} steps`);
+  const mean = times.reduce((a, b) => a + b, 0) / runs;
+  const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
+  console.log(
+    `\n## ${name}: step ${mean.toFixed(0)} ms CPU (mean of ${runs}; median ${median(times).toFixed(0)} ms CPU, ${median(wallTimes).toFixed(0)} ms wall), ${variables.length} variables`,
+  );
+  console.log('\n| phase | CPU ms | in kernels ms | JS outside kernels ms | % of step |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const ph of ['forward', 'backward', 'update'] as const) {
+    const wall = p.phaseWall[ph] / runs;
+    const k = p.phaseKernels[ph] / runs;
+    console.log(`| ${ph} | ${wall.toFixed(1)} | ${k.toFixed(1)} | ${(wall - k).toFixed(1)} | ${pct(wall)} |`);
+  }
+  const totalCalls = [...p.calls.values()].reduce((a, b) => a + b, 0) / runs;
+  console.log(`\n${totalCalls.toFixed(0)} top-level kernel calls per step`);
+  console.log('\n| kernel | calls | ms per step | % of step |');
+  console.log('| --- | ---: | ---: | ---: |');
+  const sorted = [...p.kernels].sort((a, b) => b[1] - a[1]);
+  for (const [kernel, ms] of sorted.slice(0, top)) console.log(`| ${kernel} | ${(p.calls.get(kernel)! / runs).toFixed(0)} | ${(ms / runs).toFixed(1)} | ${pct(ms / runs)} |`);
+  const rest = sorted.slice(top).reduce((a, [, ms]) => a + ms, 0) / runs;
+  if (rest > 0) console.log(`| (${sorted.length - top} others) | | ${rest.toFixed(1)} | ${pct(rest)} |`);
+  optimizer.dispose();
+  detector.dispose();
+}
+
+interface Arm {
+  name: string;
+  apply(): void;
+}
+
+function kernelArms(names: string[]): [Arm, Arm] {
+  const set = (configs: KernelConfig[]): void => {
+    for (const config of configs) {
+      if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+      tf.registerKernel(config);
+      // tfjs runs setup functions only when a backend is selected; native kernels bind their
+      // wasm exports there.
+      config.setupFunc?.(tf.backend());
+    }
+  };
+  const lookup = (source: (n: string) => KernelConfig | undefined, what: string) =>
+    names.map((n) => {
+      const config = source(n);
+      if (config === undefined) throw new Error(`--compare: the wasm backend has no ${what} kernel '${n}'`);
+      return { ...config };
+    });
+  const native = lookup((n) => nativeKernels.get(n), 'native');
+  const engine = lookup((n) => tf.getKernel(n, 'wasm'), 'engine');
+  return [
+    { name: `native ${names.join(', ')}`, apply: () => set(native) },
+    { name: `engine ${names.join(', ')}`, apply: () => set(engine) },
+  ];
+}
+
+/** GroupNorm as @hpf/fpn composed it before its custom gradient (arm A of --compare groupnorm). */
+async function groupNormArms(): Promise<[Arm, Arm]> {
+  const { GroupNorm } = await import('@hpf/fpn');
+  const custom = GroupNorm.prototype.forward;
+  function composed(this: InstanceType<typeof GroupNorm>, x: Tensor4D): Tensor4D {
+    return tf.tidy(() => {
+      const [n, h, w, c] = x.shape;
+      const grouped = tf.reshape(x, [n, h, w, this.numGroups, c / this.numGroups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const normed = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.eps))), x.shape);
+      if (this.weight === null || this.bias === null) return normed as Tensor4D;
+      return tf.add(tf.mul(normed, this.weight), this.bias) as Tensor4D;
+    });
+  }
+  return [
+    { name: 'GroupNorm composed (autodiff)', apply: () => (GroupNorm.prototype.forward = composed) },
+    { name: 'GroupNorm custom gradient', apply: () => (GroupNorm.prototype.forward = custom) },
+  ];
+}
+
+async function armsFor(spec: string): Promise<[Arm, Arm]> {
+  if (spec === 'groupnorm') return groupNormArms();
+  const [kind, list] = spec.split(':');
+  if (kind === 'kernels' && list !== undefined && list !== '') return kernelArms(list.split(','));
+  throw new Error(`--compare: expected 'kernels:<Name>,<Name>...' or 'groupnorm', got '${spec}'`);
+}
+
+async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
+  const detector = await createDetector(name);
+  const variables = detector.trainableVariables();
+  const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
+  const step = (): [number, number] => {
+    const wall = performance.now();
+    const cpu = cpuMs();
+    trainStep({
+      lossFn: () => {
+        const result = detector.computeLoss(images, targets);
+        result.total.dispose();
+        return result.losses;
+      },
+      variables,
+      optimizer,
+      lr: 0.01,
+      clipGradNorm: 35,
+    });
+    return [cpuMs() - cpu, performance.now() - wall];
+  };
+  const cpuTimes: number[][] = [[], []];
+  const wallTimes: number[][] = [[], []];
+  for (let i = 0; i < runs + 2; i++) {
+    // Alternate which arm goes first, so neither always follows the other's heap state.
+    for (const a of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      arms[a]!.apply();
+      const [cpu, wall] = step();
+      if (i >= 2) {
+        cpuTimes[a]!.push(cpu);
+        wallTimes[a]!.push(wall);
+      }
+    }
+  }
+  arms[1].apply();
+  const [a, b] = cpuTimes.map(median) as [number, number];
+  const [wa, wb] = wallTimes.map(median) as [number, number];
+  console.log(`| ${name} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b / a).toFixed(3)} | ${wa.toFixed(0)} | ${wb.toFixed(0)} | ${(wb / wa).toFixed(3)} |`);
+  optimizer.dispose();
+  detector.dispose();
+}
+
+if (values.compare !== undefined) {
+  const arms = await armsFor(values.compare);
+  console.log(`A: ${arms[0].name}; B: ${arms[1].name}; median of ${runs} steps per arm, interleaved`);
+  console.log('\n| detector | A CPU ms | B CPU ms | B / A CPU | A wall ms | B wall ms | B / A wall |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const name of values.detectors.split(',')) await compareDetector(name.trim(), arms);
+} else {
+  wrapKernels();
+  for (const name of values.detectors.split(',')) await profileDetector(name.trim());
+  for (const [kernel, inner] of wrapped) (kernel as { kernelFunc: typeof inner }).kernelFunc = inner;
+}
+images.dispose();
