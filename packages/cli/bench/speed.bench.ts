@@ -75,9 +75,9 @@ interface SpeedReport {
   backend: string;
   backendDescription: string;
   /** The engine kernels active on wasm (added / replaced), from initBackend. */
-  wasmKernels: unknown;
+  wasmKernels?: unknown;
   /** HEAD and the package sources that differ from it: the numbers describe this tree. */
-  git: { head: string; dirtySources: string[] };
+  git?: { head: string; dirtySources: string[] };
   node: string;
   cpu: string;
   cores: number;
@@ -128,7 +128,7 @@ async function timed(fn: () => unknown): Promise<{ wall: number; cpu: number }> 
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
-function gitState(): SpeedReport['git'] {
+function gitState(): NonNullable<SpeedReport['git']> {
   const run = (args: string[]): string => {
     try {
       return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -259,11 +259,13 @@ async function measure(): Promise<SpeedReport> {
       numTensors: { start, afterWarmup, afterRuns, end },
     };
     report.detectors.push(result);
+    report.loadavgEnd = loadavg();
+    // After every detector, so a long run interrupted on a loaded machine keeps what it measured.
+    writeReport(report);
     console.error(
-      `${name}: train off ${result.train.off.medianWallMs.toFixed(0)} ms (cpu ${result.train.off.medianCpuMs.toFixed(0)}), on ${result.train.on.medianWallMs.toFixed(0)} ms, ratio ${result.train.hpfRatioWall.toFixed(3)}; infer ${result.infer.published.medianWallMs.toFixed(0)} / ${result.infer.dense.medianWallMs.toFixed(0)} ms; tensors ${start} ${afterWarmup} ${afterRuns} ${end}`,
+      `${name}: train off ${f0(result.train.off.medianWallMs)} ms (cpu ${f0(result.train.off.medianCpuMs)}), on ${f0(result.train.on.medianWallMs)} ms (cpu ${f0(result.train.on.medianCpuMs)}), HPF ratio wall ${result.train.hpfRatioWall.toFixed(3)} cpu ${result.train.hpfRatioCpu.toFixed(3)}; infer ${f0(result.infer.published.medianWallMs)} ms (cpu ${f0(result.infer.published.medianCpuMs)}), thr 0 ${f0(result.infer.dense.medianWallMs)} ms (cpu ${f0(result.infer.dense.medianCpuMs)}); tensors ${start} ${afterWarmup} ${afterRuns} ${end}`,
     );
   }
-  report.loadavgEnd = loadavg();
   return report;
 }
 
@@ -272,7 +274,8 @@ const f0 = (x: number): string => x.toFixed(0);
 
 function speedTable(report: SpeedReport): string {
   const lines = [
-    `Sources: ${report.git.head.slice(0, 7)}${report.git.dirtySources.length > 0 ? ` + uncommitted changes in ${report.git.dirtySources.join(', ')}` : ''}; wasm engine kernels ${JSON.stringify(report.wasmKernels)}.`,
+    // Reports written before these fields existed have neither.
+    `Sources: ${report.git === undefined ? 'not recorded' : `${report.git.head.slice(0, 7)}${report.git.dirtySources.length > 0 ? ` + uncommitted changes in ${report.git.dirtySources.join(', ')}` : ''}`}; wasm engine kernels ${JSON.stringify(report.wasmKernels ?? 'not recorded')}.`,
     `Backend: ${report.backendDescription}; ${report.cpu} x ${report.cores}; Node ${report.node}; batch ${report.batchSize} x ${report.inputSize} px; median of ${report.runs} runs after ${report.warmup} warm-up; load average ${report.loadavgStart.map(f1).join(' ')} at start, ${report.loadavgEnd.map(f1).join(' ')} at end.`,
     '',
     '| detector | train img/s off | train img/s on | step ms off (cpu) | step ms on (cpu) | HPF on/off wall | HPF on/off cpu | infer img/s | infer img/s, thr 0 | infer ms (cpu) | infer ms thr 0 (cpu) | numTensors start/warm/runs/end |',
@@ -322,13 +325,14 @@ function compareTable(report: SpeedReport, torch: TorchReport, torchFile: string
   return lines.join('\n');
 }
 
-const report = values.from !== undefined ? readJson<SpeedReport>(values.from, '--from') : await measure();
-if (values.from === undefined) {
+function writeReport(report: SpeedReport): void {
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
-  console.error(`wrote ${out}`);
 }
+
+const report = values.from !== undefined ? readJson<SpeedReport>(values.from, '--from') : await measure();
+if (values.from === undefined) console.error(`wrote ${resolve(values.out)}`);
 console.log(speedTable(report));
 if (values.torch !== undefined) {
   console.log('');
