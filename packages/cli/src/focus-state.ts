@@ -1,30 +1,9 @@
 /**
- * Saves and restores the state of a detector's HPF `ProgressiveFocus` (step counter, EMA of the
- * per-level statistic, recorded history). With `momentum > 0` the EMA decides the next gammas, so
- * `--resume` must restore it to continue exactly. @hpf/loss keeps the state private and has no
- * snapshot API yet; this module reads the fields and checks they look as expected.
+ * The HPF focus state in a checkpoint: @hpf/loss's `ProgressiveFocus.state()` / `loadState()`
+ * (versioned, validated on load), plus the reading of checkpoints written before that API existed
+ * (checkpoint format 1 stored {steps, smoothed, records}).
  */
-import type { HpfStep, ProgressiveFocus } from '@hpf/loss';
-
-export interface FocusState {
-  steps: number;
-  smoothed: Array<[number, number]>;
-  records: HpfStep[];
-}
-
-interface FocusInternals {
-  steps: number;
-  smoothed: Map<number, number>;
-  records: HpfStep[];
-}
-
-function internals(focus: ProgressiveFocus): FocusInternals {
-  const inner = focus as unknown as Partial<FocusInternals>;
-  if (typeof inner.steps !== 'number' || !(inner.smoothed instanceof Map) || !Array.isArray(inner.records)) {
-    throw new Error('ProgressiveFocus no longer keeps steps/smoothed/records; @hpf/cli checkpoints need updating');
-  }
-  return inner as FocusInternals;
-}
+import type { FocusState, HpfStep, ProgressiveFocus } from '@hpf/loss';
 
 /** The focus object of a detector, if the adapter exposes one (all adapters here do, as `focus`). */
 export function detectorFocus(detector: object): ProgressiveFocus | undefined {
@@ -32,15 +11,34 @@ export function detectorFocus(detector: object): ProgressiveFocus | undefined {
   return focus !== null && typeof focus === 'object' && 'levelFocus' in focus ? (focus as ProgressiveFocus) : undefined;
 }
 
-export function saveFocusState(focus: ProgressiveFocus): FocusState {
-  const s = internals(focus);
-  return { steps: s.steps, smoothed: [...s.smoothed.entries()], records: s.records.slice() };
+/** What checkpoint format 1 stored for the focus. */
+export interface LegacyFocusState {
+  steps: number;
+  smoothed: Array<[number, number]>;
+  records: HpfStep[];
 }
 
-export function restoreFocusState(focus: ProgressiveFocus, state: FocusState): void {
-  const s = internals(focus);
-  s.steps = state.steps;
-  s.smoothed.clear();
-  for (const [k, v] of state.smoothed) s.smoothed.set(k, v);
-  s.records = state.records.map((r) => Object.freeze({ ...r }));
+/**
+ * The focus state of a checkpoint as `loadState` takes it. A format-1 state carries neither its
+ * options nor a format number: the ones of `focus` are assumed (the resumed run's options were
+ * checked equal to the checkpoint's), and its number of levels is read off its history.
+ */
+export function focusStateOf(path: string, checkpointFormat: number, stored: unknown, focus: ProgressiveFocus): FocusState {
+  if (checkpointFormat !== 1) return stored as FocusState;
+  const legacy = stored as Partial<LegacyFocusState> | null;
+  if (legacy === null || typeof legacy !== 'object' || !Array.isArray(legacy.records) || !Array.isArray(legacy.smoothed)) {
+    throw new Error(`${path}: the focus state of this format-1 checkpoint is not {steps, smoothed, records}`);
+  }
+  const last = legacy.records[legacy.records.length - 1];
+  const { mode, statistic, momentum } = focus.options;
+  return {
+    format: 1,
+    mode,
+    statistic,
+    momentum,
+    numLevels: last === undefined ? null : last.levels.length,
+    steps: legacy.steps as number,
+    smoothed: legacy.smoothed,
+    history: legacy.records,
+  };
 }

@@ -1,52 +1,45 @@
 /**
- * Reads and restores the momentum buffers of @hpf/engine's SgdMomentum, which keeps them in a
- * private field. A checkpoint needs them for `--resume` to continue exactly; engine has no public
- * accessor yet, so this module reaches into the field and checks its shape, failing loudly if
- * engine's internals change.
+ * The optimizer state in a checkpoint: @hpf/engine's `SgdMomentum.state()` / `loadState()` (versioned,
+ * validated on load), its momentum buffers stored as tensors `momentum/<variable name>` beside the
+ * model's `model/<name>`. Checkpoint format 1 named the buffers by variable index (`momentum/<i>`)
+ * and stored no variable list; those are read too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SgdMomentum } from '@hpf/engine';
+import type { SgdMomentum, SgdState } from '@hpf/engine';
 
-interface SgdInternals {
-  velocity: (tf.Variable | undefined)[];
-  variables: readonly tf.Variable[];
+export const MOMENTUM_PREFIX = 'momentum/';
+
+/** The JSON part of an `SgdState` (the tensors go to the checkpoint's data section). */
+export type SgdStateMeta = Omit<SgdState, 'momentum'>;
+
+/** The optimizer's state split for a checkpoint; the caller disposes `tensors` once written. */
+export function sgdCheckpointParts(optimizer: SgdMomentum): { meta: SgdStateMeta; tensors: Array<[string, tf.Tensor]> } {
+  const { momentum, ...meta } = optimizer.state();
+  return { meta, tensors: momentum.map(([name, t]) => [`${MOMENTUM_PREFIX}${name}`, t]) };
 }
 
-function internals(optimizer: SgdMomentum): SgdInternals {
-  const inner = optimizer as unknown as Partial<SgdInternals>;
-  if (!Array.isArray(inner.velocity) || inner.velocity.length !== optimizer.variables.length) {
-    throw new Error('SgdMomentum no longer keeps its momentum buffers in `velocity`; @hpf/cli checkpoints need updating');
-  }
-  return inner as SgdInternals;
-}
-
-/** Momentum buffers as [name, tensor] (only those created so far); the tensors stay the optimizer's. */
-export function momentumBuffers(optimizer: SgdMomentum): Array<[string, tf.Variable]> {
-  const { velocity } = internals(optimizer);
-  const out: Array<[string, tf.Variable]> = [];
-  velocity.forEach((v, i) => {
-    if (v !== undefined) out.push([`momentum/${i}`, v]);
-  });
-  return out;
-}
-
-/** Recreates the momentum buffers from stored values (index i belongs to variables[i]). */
-export function restoreMomentum(optimizer: SgdMomentum, stored: ReadonlyMap<string, { shape: number[]; values: Float32Array }>): void {
-  const { velocity, variables } = internals(optimizer);
-  velocity.forEach((v, i) => {
-    v?.dispose();
-    velocity[i] = undefined;
-  });
-  for (const [name, t] of stored) {
-    if (!name.startsWith('momentum/')) continue;
-    const i = Number(name.slice('momentum/'.length));
-    const variable = variables[i];
-    if (variable === undefined) throw new Error(`checkpoint momentum buffer ${i} has no variable (the model has ${variables.length})`);
-    if (!tf.util.arraysEqual(t.shape, variable.shape)) {
-      throw new Error(`checkpoint momentum buffer of '${variable.name}' has shape [${t.shape}], the variable [${variable.shape}]`);
-    }
-    const initial = tf.tensor(t.values, t.shape, 'float32');
-    velocity[i] = tf.variable(initial, false, `${variable.name}/momentum`);
-    initial.dispose();
-  }
+/**
+ * The `SgdState` stored in a checkpoint, with new tensors the caller disposes after `loadState`.
+ * For format 1, `names` (the optimizer's variable names, in order) maps buffer indexes to names.
+ */
+export function sgdStateOf(
+  path: string,
+  checkpointFormat: number,
+  meta: SgdStateMeta | undefined,
+  tensors: ReadonlyMap<string, { shape: number[]; values: Float32Array }>,
+  names: readonly string[],
+): SgdState {
+  const stored = [...tensors].filter(([n]) => n.startsWith(MOMENTUM_PREFIX));
+  const nameOf = (key: string): string => {
+    const suffix = key.slice(MOMENTUM_PREFIX.length);
+    if (checkpointFormat !== 1) return suffix;
+    const i = Number(suffix);
+    if (!Number.isInteger(i) || names[i] === undefined) throw new Error(`${path}: momentum buffer '${key}' has no variable (the model has ${names.length})`);
+    return names[i]!;
+  };
+  if (checkpointFormat !== 1 && meta === undefined) throw new Error(`${path}: the checkpoint has no optimizer state`);
+  const base: SgdStateMeta = checkpointFormat === 1 ? { format: 1, variables: [...names] } : meta!;
+  // Names are resolved before any tensor is made, so a bad entry leaks nothing.
+  const named = stored.map(([key, t]) => [nameOf(key), t] as const);
+  return { ...base, momentum: named.map(([name, t]) => [name, tf.tensor(t.values, t.shape, 'float32')]) };
 }

@@ -14,8 +14,9 @@ import type { Detector } from '@hpf/fpn';
 import { assignVariables, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { resolveData, type DataSource } from './data-source.js';
 import { detectorEntry, isProgressAware, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
-import { detectorFocus, restoreFocusState, saveFocusState, type FocusState } from './focus-state.js';
-import { momentumBuffers, restoreMomentum } from './sgd-state.js';
+import type { FocusState } from '@hpf/loss';
+import { detectorFocus, focusStateOf } from './focus-state.js';
+import { sgdCheckpointParts, sgdStateOf, type SgdStateMeta } from './sgd-state.js';
 import { evaluateDetector } from './evaluate.js';
 
 /** `hpf` as the adapters take it: false = published loss, true = HPF, an object overrides HPF options. */
@@ -101,17 +102,26 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
+/**
+ * The checkpoint header. Format 2: `focus` is @hpf/loss's `FocusState`, `optimizer` the JSON part
+ * of @hpf/engine's `SgdState` (buffers stored as tensors `momentum/<variable name>`). Format 1
+ * (before those APIs) is still read: see focus-state.ts and sgd-state.ts.
+ */
 export interface CheckpointMeta {
-  format: 1;
+  format: typeof CHECKPOINT_FORMAT;
   iteration: number;
   options: TrainOptions;
   detectorOptions: CommonDetectorOptions;
   categories: Array<{ id: number; name: string }>;
   inputSize: number;
   focus: FocusState | null;
+  optimizer: SgdStateMeta;
   history: IterationRecord[];
   trainSeconds: number;
 }
+
+export const CHECKPOINT_FORMAT = 2;
+const READABLE_FORMATS = [1, 2];
 
 export interface TrainResult {
   detector: string;
@@ -200,6 +210,19 @@ function sameRunOptions(a: TrainOptions, b: TrainOptions): string | undefined {
   return undefined;
 }
 
+/**
+ * The trainable variables' state-dict names: stable across processes, unlike tfjs's own variable
+ * names (numbered by creation order), so the optimizer state can be matched by name on resume.
+ */
+function trainableNames(detector: Detector, variables: readonly tf.Variable[]): string[] {
+  const byVariable = new Map<tf.Variable, string>(detector.model.stateDict().map(([n, v]) => [v, n]));
+  return variables.map((v) => {
+    const name = byVariable.get(v);
+    if (name === undefined) throw new Error(`trainable variable '${v.name}' is not in the model's state dict, so it could not be checkpointed`);
+    return name;
+  });
+}
+
 export async function buildDetector(name: string, detectorOptions: CommonDetectorOptions): Promise<Detector> {
   const factory = await loadDetectorFactory(name);
   return factory(detectorOptions);
@@ -232,7 +255,8 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   }
   const detector = await buildDetector(options.detector, detectorOptions);
   const variables = detector.trainableVariables();
-  const optimizer = new SgdMomentum(variables, { momentum: options.momentum, weightDecay: options.weightDecay });
+  const names = trainableNames(detector, variables);
+  const optimizer = new SgdMomentum(variables, { momentum: options.momentum, weightDecay: options.weightDecay, names });
   const focus = detectorFocus(detector);
   const schedule = lrScheduleFor(options);
   const loader = createBatchLoader(train, {
@@ -250,11 +274,28 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   try {
     if (options.resume && existsSync(ckptPath)) {
       const file = readCheckpoint<CheckpointMeta>(ckptPath);
+      const format = file.meta.format as number;
+      if (!READABLE_FORMATS.includes(format)) {
+        throw new Error(`${ckptPath}: checkpoint format ${JSON.stringify(format)} is not one this hpf reads (${READABLE_FORMATS.join(', ')})`);
+      }
       const mismatch = sameRunOptions(file.meta.options, options);
       if (mismatch !== undefined) throw new Error(`${ckptPath}: --resume with different options (${mismatch})`);
       assignVariables(ckptPath, file, detector.model.stateDict().map(([n, v]) => [`model/${n}`, v] as const));
-      restoreMomentum(optimizer, new Map([...file.tensors].filter(([n]) => n.startsWith('momentum/'))));
-      if (focus !== undefined && file.meta.focus !== null) restoreFocusState(focus, file.meta.focus);
+      const sgd = sgdStateOf(ckptPath, format, file.meta.optimizer, file.tensors, names);
+      try {
+        optimizer.loadState(sgd);
+      } catch (error) {
+        throw new Error(`${ckptPath}: ${(error as Error).message}`);
+      } finally {
+        tf.dispose(sgd.momentum.map(([, t]) => t));
+      }
+      if (focus !== undefined && file.meta.focus !== null) {
+        try {
+          focus.loadState(focusStateOf(ckptPath, format, file.meta.focus, focus));
+        } catch (error) {
+          throw new Error(`${ckptPath}: ${(error as Error).message}`);
+        }
+      }
       iteration = file.meta.iteration;
       history = file.meta.history;
       previousSeconds = file.meta.trainSeconds;
@@ -267,22 +308,28 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     const startIteration = iteration;
     const elapsed = (): number => previousSeconds + (performance.now() - started) / 1000;
     const save = (): void => {
+      const sgd = sgdCheckpointParts(optimizer);
       const meta: CheckpointMeta = {
-        format: 1,
+        format: CHECKPOINT_FORMAT,
         iteration,
         options,
         detectorOptions,
         categories: train.categories.map((c) => ({ id: c.id, name: c.name })),
         inputSize,
-        focus: focus === undefined ? null : saveFocusState(focus),
+        focus: focus === undefined ? null : focus.state(),
+        optimizer: sgd.meta,
         history,
         trainSeconds: elapsed(),
       };
       const tensors: Array<readonly [string, tf.Tensor]> = [
         ...detector.model.stateDict().map(([n, v]) => [`model/${n}`, v] as const),
-        ...momentumBuffers(optimizer),
+        ...sgd.tensors,
       ];
-      writeCheckpoint(ckptPath, meta, tensors);
+      try {
+        writeCheckpoint(ckptPath, meta, tensors);
+      } finally {
+        tf.dispose(sgd.tensors.map(([, t]) => t));
+      }
       hooks.onCheckpoint?.({ iteration, path: ckptPath });
     };
 

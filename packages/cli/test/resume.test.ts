@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '@hpf/engine';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCheckpoint } from '../src/checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from '../src/checkpoint.js';
 import { runTraining, TrainingStoppedError, type CheckpointMeta } from '../src/train.js';
 import { tinyDataset, tinyOptions } from './support.js';
 
@@ -17,6 +17,24 @@ beforeAll(async () => {
 });
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'hpf-cli-run-'));
+
+/**
+ * Rewrites a checkpoint as the CLI wrote it before the focus and optimizer state APIs (format 1:
+ * focus {steps, smoothed, records}, momentum buffers by variable index, no optimizer header).
+ */
+function rewriteAsFormat1(out: string): void {
+  const path = join(out, 'checkpoint.hpf');
+  const { meta, tensors } = readCheckpoint<CheckpointMeta>(path);
+  const { optimizer, focus, ...rest } = meta;
+  const legacyMeta = { ...rest, format: 1, focus: focus === null ? null : { steps: focus.steps, smoothed: focus.smoothed, records: focus.history } };
+  const renamed = [...tensors].map(([name, t]) => {
+    const key = name.startsWith('momentum/') ? `momentum/${optimizer.variables.indexOf(name.slice('momentum/'.length))}` : name;
+    return [key, tf.tensor(t.values, t.shape)] as const;
+  });
+  expect(renamed.filter(([k]) => k.startsWith('momentum/')).every(([k]) => /^momentum\/\d+$/.test(k))).toBe(true);
+  writeCheckpoint(path, legacyMeta, renamed);
+  tf.dispose(renamed.map(([, t]) => t));
+}
 
 function modelTensors(out: string): Map<string, Float32Array> {
   const file = readCheckpoint<CheckpointMeta>(join(out, 'checkpoint.hpf'));
@@ -45,6 +63,15 @@ describe('resume', () => {
     expect(first.interrupted).toBe(true);
     expect(first.history).toHaveLength(3);
     expect(existsSync(join(resumedDir, 'result.json'))).toBe(false);
+    const stopped = readCheckpoint<CheckpointMeta>(join(resumedDir, 'checkpoint.hpf')).meta;
+    expect(stopped.format).toBe(2);
+    expect(stopped.focus).toMatchObject({ format: 1, steps: 3, momentum: 0.5, numLevels: 5 });
+    expect(stopped.optimizer.variables).toContain('bbox_head.atss_cls.weight');
+    // the same interrupted run, as a checkpoint written before format 2, resumes the same way
+    const legacyDir = scratch();
+    cpSync(resumedDir, legacyDir, { recursive: true });
+    rewriteAsFormat1(legacyDir);
+    const legacy = await runTraining(tinyOptions(data, legacyDir, { ...overrides, resume: true }));
     const second = await runTraining(tinyOptions(data, resumedDir, { ...overrides, resume: true }));
     expect(tf.memory().numTensors).toBe(before);
     expect(second.interrupted).toBe(false);
@@ -53,11 +80,15 @@ describe('resume', () => {
     expect(second.history.map((r) => r.gammas)).toEqual(straight.history.map((r) => r.gammas));
     const gammas = straight.history.flatMap((r) => r.gammas);
     expect(gammas.some((g) => g > 0.5 && g < 7.5 && g !== 4)).toBe(true);
+    expect(legacy.history.map((r) => r.losses)).toEqual(straight.history.map((r) => r.losses));
+    expect(legacy.history.map((r) => r.gammas)).toEqual(straight.history.map((r) => r.gammas));
     const a = modelTensors(straightDir);
-    const b = modelTensors(resumedDir);
-    expect([...b.keys()]).toEqual([...a.keys()]);
-    expect([...a.keys()].some((k) => k.startsWith('momentum/'))).toBe(true);
-    for (const [name, values] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(values));
+    expect([...a.keys()].some((k) => k.startsWith('momentum/bbox_head.'))).toBe(true);
+    for (const dir of [resumedDir, legacyDir]) {
+      const b = modelTensors(dir);
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [name, values] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(values));
+    }
     const result = JSON.parse(readFileSync(join(resumedDir, 'result.json'), 'utf8'));
     expect(result.history).toHaveLength(6);
   });
@@ -67,6 +98,35 @@ describe('resume', () => {
     await runTraining(tinyOptions(data, out, { steps: 2 }));
     await expect(runTraining(tinyOptions(data, out, { steps: 2, resume: true, lr: 0.02 }))).rejects.toThrow(/--resume with different options \(lr: checkpoint has 0.01, now 0.02\)/);
     await expect(runTraining(tinyOptions(data, out, { steps: 2 }))).rejects.toThrow(/checkpoint.hpf exists: pass --resume/);
+  });
+
+  it('a checkpoint of an unknown format, or with a broken focus or optimizer state, is refused naming the field', async () => {
+    const out = scratch();
+    const options = tinyOptions(data, out, { steps: 1, hpf: { momentum: 0.5 } });
+    await runTraining(options);
+    const path = join(out, 'checkpoint.hpf');
+    const good = readCheckpoint<CheckpointMeta>(path);
+    const rewrite = (meta: unknown, drop?: string): void => {
+      const tensors = [...good.tensors].filter(([n]) => n !== drop).map(([n, t]) => [n, tf.tensor(t.values, t.shape)] as const);
+      writeCheckpoint(path, meta, tensors);
+      tf.dispose(tensors.map(([, t]) => t));
+    };
+    const resume = () => runTraining({ ...options, steps: 2, resume: true });
+    rewrite({ ...good.meta, format: 3 });
+    await expect(resume()).rejects.toThrow(/checkpoint.hpf: checkpoint format 3 is not one this hpf reads \(1, 2\)/);
+    rewrite({ ...good.meta, focus: { ...good.meta.focus!, momentum: 0.25 } });
+    await expect(resume()).rejects.toThrow(/checkpoint.hpf: ProgressiveFocus.loadState: state.momentum is 0.25 but this ProgressiveFocus has momentum 0.5/);
+    rewrite({ ...good.meta, focus: { ...good.meta.focus!, format: 7 } });
+    await expect(resume()).rejects.toThrow(/checkpoint.hpf: ProgressiveFocus.loadState: state.format must be 1/);
+    const renamed = good.meta.optimizer.variables.map((n, i) => (i === 0 ? 'backbone.renamed' : n));
+    rewrite({ ...good.meta, optimizer: { ...good.meta.optimizer, variables: renamed } });
+    await expect(resume()).rejects.toThrow(/checkpoint.hpf: SgdMomentum.loadState: state.variables\[0\] is 'backbone.renamed', this optimizer's variable 0 is 'backbone.conv1.weight'/);
+    const bias = [...good.tensors.keys()].find((n) => n.startsWith('momentum/') && n.endsWith('.bias'))!;
+    const weight = [...good.tensors.keys()].find((n) => n.startsWith('momentum/') && n.endsWith('.weight'))!;
+    const swapped = [...good.tensors].map(([n, t]) => [n === bias ? weight : n === weight ? bias : n, tf.tensor(t.values, t.shape)] as const);
+    writeCheckpoint(path, good.meta, swapped);
+    tf.dispose(swapped.map(([, t]) => t));
+    await expect(resume()).rejects.toThrow(new RegExp(`checkpoint.hpf: SgdMomentum.loadState: state.momentum '${weight.slice('momentum/'.length).replace(/\./g, '\\.')}' has shape`));
   });
 
   it('a non-finite loss stops the run naming the iteration and the loss term; the checkpoint is kept', async () => {
