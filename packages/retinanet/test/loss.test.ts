@@ -2,69 +2,55 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { DeltaXYWHCoder, type DetectorTarget } from '@hpf/fpn';
+import { DeltaXYWHCoder } from '@hpf/fpn';
+import {
+  expectDeltaZeroMatchesBaseline,
+  expectFiniteHeadGradients,
+  expectHpfChangesOnlyClassification,
+  focal64,
+  lcg,
+  lossBatch,
+  SMALL_DETECTOR,
+  type HpfSetting,
+} from '@hpf/testkit';
 import { createRetinaNet, retinaLoss } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const SMALL = { numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, seed: 5, octaveBaseScale: 2 } as const;
+const SMALL = { ...SMALL_DETECTOR, seed: 5, octaveBaseScale: 2 } as const;
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function batch() {
-  const rand = lcg(4);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * 64 * 64 * 3 }, () => rand()), [2, 64, 64, 3]);
-  const targets: DetectorTarget[] = [
-    { boxes: new Float32Array([4, 6, 30, 40, 30, 30, 60, 58]), labels: new Int32Array([0, 2]), ignoreBoxes: new Float32Array(0) },
-    { boxes: new Float32Array([10, 12, 22, 20]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) },
-  ];
-  return { images, targets };
-}
+const make = (hpf: HpfSetting) => createRetinaNet({ ...SMALL, hpf });
 
 describe('RetinaNet loss', () => {
-  it('hpf { delta: 0 } gives the same loss as hpf: false (1e-6); hpf: true changes only loss_cls', () => {
-    const { images, targets } = batch();
-    const values: number[][] = [];
-    for (const hpf of [false, { delta: 0 }, true] as const) {
-      const det = createRetinaNet({ ...SMALL, hpf });
-      const out = det.computeLoss(images, targets);
-      values.push([out.total, out.losses.loss_cls!, out.losses.loss_bbox!].map((t) => t.dataSync()[0]!));
-      expect(out.stats.numPositives).toBeGreaterThan(0);
-      expect(out.stats.levels).toHaveLength(5);
-      expect(out.stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(out.stats.numPositives);
-      if (hpf === true) for (const l of out.stats.levels) expect(l.gamma).toBeGreaterThanOrEqual(1.5), expect(l.gamma).toBeLessThanOrEqual(2.5);
-      else for (const l of out.stats.levels) expect([l.gamma, l.alpha]).toEqual([2, 0.25]);
-      tf.dispose([out.total, ...Object.values(out.losses)]);
-      det.dispose();
-    }
-    values[0]!.forEach((v, i) => expect(Math.abs(v - values[1]![i]!)).toBeLessThan(1e-6));
-    expect(values[2]![2]).toBeCloseTo(values[0]![2]!, 6);
-    expect(values[2]![0]).toBeCloseTo(values[2]![1]! + values[2]![2]!, 5);
-    images.dispose();
+  it('hpf { delta: 0 } gives the same loss as hpf: false (1e-6)', () => {
+    const batch = lossBatch(4);
+    expectDeltaZeroMatchesBaseline(make, batch, {
+      terms: ['loss_cls', 'loss_bbox'],
+      levels: { count: 5, focus: { gamma: 2, alpha: 0.25 } },
+    });
+    batch.images.dispose();
+  });
+
+  it('hpf: true changes only loss_cls, and reports stats per level', () => {
+    const batch = lossBatch(4);
+    expectHpfChangesOnlyClassification(make, batch, {
+      unchanged: ['loss_bbox'],
+      gamma0: 2,
+      alpha: (gamma) => 0.5 / gamma,
+      statistic: 'positive',
+      baseline: { gamma: 2, alpha: 0.25 },
+    });
+    batch.images.dispose();
   });
 
   it('runs under tf.variableGrads (head variables) with finite gradients and a flat tensor count', () => {
-    const { images, targets } = batch();
-    const det = createRetinaNet({ ...SMALL, hpf: true });
-    const counts: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const { value, grads } = tf.variableGrads(() => det.computeLoss(images, targets).total, det.model.head.trainableVariables());
-      const norms = tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.abs(g)).dataSync()[0]!));
-      for (const n of norms) expect(Number.isFinite(n)).toBe(true);
-      tf.dispose([value, ...Object.values(grads)]);
-      counts.push(tf.memory().numTensors);
-    }
-    expect(counts[1]).toBe(counts[0]);
+    const batch = lossBatch(4);
+    const det = make(true);
+    expectFiniteHeadGradients(det, batch);
     det.dispose();
-    images.dispose();
+    batch.images.dispose();
   });
 
   it('rejects unknown options with clear errors', () => {
@@ -78,10 +64,6 @@ describe('RetinaNet loss', () => {
 // location: [8x-4, 8y-4, 8x+4, 8y+4] and [8x-8, 8y-8, 8x+8, 8y+8]. gt [-3,-3,5,5] (class 1 of 2):
 // IoU 49/79 = .620 with anchor 0 (positive), .25 with anchor 1 and < .15 with all others
 // (background). Anchor 0's target deltas: centre shift (1, 1) / 8, sizes equal -> (.125, .125, 0, 0).
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-const focal64 = (z: number, t: number) =>
-  t === 1 ? -0.25 * (1 - sigmoid(z)) ** 2 * Math.log(sigmoid(z)) : -0.75 * sigmoid(z) ** 2 * Math.log(1 - sigmoid(z));
-
 describe('retinaLoss on a hand-made head output', () => {
   for (const beta of [0, 0.11]) {
     it(`equals the float64 reference (focal / npos, ${beta === 0 ? 'L1' : 'smooth L1'} on deltas / npos)`, () => {

@@ -79,13 +79,13 @@ export function expectStaticLevels(stats: DetectorStats, focus: StaticFocus): vo
   }
 }
 
-export interface IdentityCheck {
+export interface IdentityCheck<D extends LossDetector = LossDetector> {
   /** Named loss terms compared besides the total. */
   terms: readonly string[];
   /** Exact positive count expected of both runs; by default it must be > 0. */
   numPositives?: number;
   /** Runs between creating the detector and computing the loss (e.g. TOOD's setEpoch). */
-  prepare?: (det: LossDetector) => void;
+  prepare?: (det: D) => void;
   /** Levels both runs must report, with the static focus (delta 0 clips gamma to gamma0). */
   levels?: { count: number; focus: StaticFocus };
   /** Adapter-specific assertions on each run's output before it is disposed. */
@@ -96,7 +96,7 @@ export interface IdentityCheck {
  * DESIGN.md section 1: with delta = 0 HPF must equal the baseline loss. Builds the detector with
  * `hpf: false` and `hpf: { delta: 0 }` and requires the total and every term to agree within 1e-6.
  */
-export function expectDeltaZeroMatchesBaseline(create: (hpf: HpfSetting) => LossDetector, batch: LossBatch, check: IdentityCheck): void {
+export function expectDeltaZeroMatchesBaseline<D extends LossDetector>(create: (hpf: HpfSetting) => D, batch: LossBatch, check: IdentityCheck<D>): void {
   const runs: number[][] = [];
   for (const hpf of [false, { delta: 0 }] as const) {
     const det = create(hpf);
@@ -118,7 +118,7 @@ export function expectDeltaZeroMatchesBaseline(create: (hpf: HpfSetting) => Loss
   runs[0]!.forEach((v, i) => expect(Math.abs(v - runs[1]![i]!), i === 0 ? 'total' : check.terms[i - 1]).toBeLessThan(1e-6));
 }
 
-export interface HpfOnOffCheck {
+export interface HpfOnOffCheck<D extends LossDetector = LossDetector> {
   /** Terms that must not move when HPF is switched on (6 digits): everything but classification. */
   unchanged: readonly string[];
   /** Pyramid levels reported (default 5). */
@@ -139,13 +139,13 @@ export interface HpfOnOffCheck {
   baseline: StaticFocus | null;
   /** total = sum of the terms (5 digits) in the HPF run (default true). */
   totalIsSum?: boolean;
-  prepare?: (det: LossDetector) => void;
-  /** Adapter-specific assertions on both outputs before they are disposed. */
-  also?: (off: DetectorLoss, on: DetectorLoss) => void;
+  prepare?: (det: D) => void;
+  /** Adapter-specific assertions on both outputs (and detectors) before they are disposed. */
+  also?: (off: DetectorLoss, on: DetectorLoss, detectors: { off: D; on: D }) => void;
 }
 
 /** Per-level HPF stats: count, positives, gamma range, alpha and statistic (see HpfOnOffCheck). */
-export function expectHpfLevels(stats: DetectorStats, check: Omit<HpfOnOffCheck, 'unchanged' | 'baseline' | 'totalIsSum' | 'prepare' | 'also'>): void {
+export function expectHpfLevels(stats: DetectorStats, check: Omit<HpfOnOffCheck<never>, 'unchanged' | 'baseline' | 'totalIsSum' | 'prepare' | 'also'>): void {
   const delta = check.delta ?? 0.5;
   expect(stats.levels).toHaveLength(check.levels ?? 5);
   expect(stats.levels.reduce((s, l) => s + l.numPositives, 0)).toBe(check.levelPositives ?? stats.numPositives);
@@ -165,7 +165,7 @@ export function expectHpfLevels(stats: DetectorStats, check: Omit<HpfOnOffCheck,
  * DESIGN.md section 2: `hpf: true` swaps only the classification loss's focusing parameters. Runs
  * the detector with `hpf: false` and `hpf: true` on the same weights (same seed) and batch.
  */
-export function expectHpfChangesOnlyClassification(create: (hpf: HpfSetting) => LossDetector, batch: LossBatch, check: HpfOnOffCheck): void {
+export function expectHpfChangesOnlyClassification<D extends LossDetector>(create: (hpf: HpfSetting) => D, batch: LossBatch, check: HpfOnOffCheck<D>): void {
   const off = create(false);
   const on = create(true);
   check.prepare?.(off);
@@ -181,7 +181,7 @@ export function expectHpfChangesOnlyClassification(create: (hpf: HpfSetting) => 
     const sum = Object.values(b.losses).reduce((s, t) => s + t.dataSync()[0]!, 0);
     expect(b.total.dataSync()[0]).toBeCloseTo(sum, 5);
   }
-  check.also?.(a, b);
+  check.also?.(a, b, { off, on });
   disposeLoss(a, b);
   off.dispose();
   on.dispose();
