@@ -5,7 +5,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
-import type { CocoStats } from '@hpf/eval';
 import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type MachineInfo, type RunTiming } from './bench.js';
 import { deltaChartSpec, gammaChartSpec, writeChart, type GammaPoint } from './charts.js';
 import { pairedSummary, type PairedSummary } from './stats.js';

@@ -145,7 +145,7 @@ function buildDataset(instances: CocoInstances, file: string, imageDir: string, 
   const images = instances.images.map((im): DatasetImage => {
     const path = join(imageDir, im.file_name);
     if (checkFiles) {
-      let isFile = false;
+      let isFile: boolean;
       try {
         isFile = statSync(path).isFile();
       } catch {

@@ -40,7 +40,7 @@ export function decodeImage(bytes: Uint8Array, fileName: string): RgbImage {
       rgba = decoded.data;
     }
   } catch (err) {
-    throw new Error(`${fileName}: cannot decode ${format.toUpperCase()} image: ${(err as Error).message}`);
+    throw new Error(`${fileName}: cannot decode ${format.toUpperCase()} image: ${(err as Error).message}`, { cause: err });
   }
   const data = new Uint8Array(width * height * 3);
   for (let p = 0, q = 0; p < data.length; p += 3, q += 4) {

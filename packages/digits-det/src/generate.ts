@@ -183,10 +183,15 @@ function coverPatch(rng: Random, canvas: Canvas, p: Placement, hide: (x: number,
   const fraction = rng.uniform(0.55, 0.9);
   const side = rng.int(0, 3);
   let { x, y, width, height } = p;
-  if (side === 0) width = Math.ceil(width * fraction);
-  else if (side === 1) (x += width - Math.ceil(width * fraction)), (width = Math.ceil(width * fraction));
-  else if (side === 2) height = Math.ceil(height * fraction);
-  else (y += height - Math.ceil(height * fraction)), (height = Math.ceil(height * fraction));
+  if (side === 0 || side === 1) {
+    const kept = Math.ceil(width * fraction);
+    if (side === 1) x += width - kept;
+    width = kept;
+  } else {
+    const kept = Math.ceil(height * fraction);
+    if (side === 3) y += height - kept;
+    height = kept;
+  }
   // Pad the patch a little so it reads as an object lying on top, not a clean cut.
   const pad = rng.int(1, 3);
   const colour: Rgb = rng.chance(0.5) ? meanColour(canvas, x - pad, y - pad, x + width + pad, y + height + pad) : rng.colour();

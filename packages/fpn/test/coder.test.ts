@@ -114,11 +114,13 @@ describe('DeltaXYWHCoder', () => {
   });
 
   it('matches torchvision BoxCoder (weights 1,1,1,1 and 10,10,5,5)', async () => {
-    const fx = loadFixture('geometry.json').box_coder;
+    type CoderCase = { weights: number[]; encoded: number[][]; deltas: number[][]; decoded: number[][] };
+    type CoderFixture = { priors: number[][]; gts: number[][]; bbox_xform_clip: number; unit: CoderCase; rcnn: CoderCase };
+    const fx = loadFixture<{ box_coder: CoderFixture }>('geometry.json').box_coder;
     expect(new DeltaXYWHCoder().maxRatio).toBeCloseTo(fx.bbox_xform_clip, 12);
-    for (const name of ['unit', 'rcnn']) {
+    for (const name of ['unit', 'rcnn'] as const) {
       const c = fx[name];
-      const coder = new DeltaXYWHCoder({ stds: c.weights.map((w: number) => 1 / w) });
+      const coder = new DeltaXYWHCoder({ stds: c.weights.map((w) => 1 / w) });
       const p = tf.tensor2d(fx.priors);
       expectClose(await read(coder.encode(p, tf.tensor2d(fx.gts))), c.encoded.flat(), 3);
       expectClose(await read(coder.decode(p, tf.tensor2d(c.deltas))), c.decoded.flat(), 2);

@@ -42,7 +42,7 @@ describe('batchedNms / batchedNmsArray', () => {
   });
 
   it('matches torchvision.ops.batched_nms', async () => {
-    const cases = loadFixture('geometry.json').batched_nms as { boxes: Box64[]; scores: number[]; labels: number[]; iou_threshold: number; keep: number[] }[];
+    const cases = loadFixture<{ batched_nms: { boxes: Box64[]; scores: number[]; labels: number[]; iou_threshold: number; keep: number[] }[] }>('geometry.json').batched_nms;
     for (const c of cases) {
       expect(await runNms(c.boxes, c.scores, c.labels, c.iou_threshold)).toEqual(c.keep);
       expect(Array.from(arrayNms(c.boxes, c.scores, c.labels, c.iou_threshold))).toEqual(c.keep);

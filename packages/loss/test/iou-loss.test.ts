@@ -68,7 +68,7 @@ describe('iouLoss and giouLoss', () => {
       try {
         expectClose(got, fd, 1e-3, 1e-6);
       } catch (e) {
-        throw new Error(`${name}: ${(e as Error).message}`);
+        throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
       }
     }
     tf.dispose([p, q]);

@@ -80,7 +80,7 @@ describe('wasm backend', () => {
       try {
         expectClose(values, onCpu[k]!, 1e-4, 1e-6);
       } catch (e) {
-        throw new Error(`loss #${k}: ${(e as Error).message}`);
+        throw new Error(`loss #${k}: ${(e as Error).message}`, { cause: e });
       }
     });
   });

@@ -30,7 +30,6 @@ describe('taskAlignedTargets vs the torch reference (test/fixtures/gen_task_alig
   });
 
   it("each gt's targets lie in (0, 1]; anchors centred in a crowd box are ignored unless positive; no gt means all background", () => {
-    const out = taskAlignedTargets(fixture.scores, Float32Array.from(fixture.predBoxes), Float32Array.from(fixture.anchors), target, OPTIONS);
     for (let g = 0; g < 3; g++) {
       const mine = fixture.alignTargets.filter((_, i) => fixture.gtIndex[i] === g);
       expect(Math.max(...mine)).toBeGreaterThan(0);

@@ -110,13 +110,13 @@ export function fileIOHandler(directory: string, options: FileHandlerOptions = {
     try {
       text = await readFile(modelJsonPath, 'utf8');
     } catch (error) {
-      throw new Error(`cannot read weights manifest '${modelJsonPath}': ${(error as Error).message}`);
+      throw new Error(`cannot read weights manifest '${modelJsonPath}': ${(error as Error).message}`, { cause: error });
     }
     let json: tf.io.ModelJSON;
     try {
       json = JSON.parse(text) as tf.io.ModelJSON;
     } catch (error) {
-      throw new Error(`weights manifest '${modelJsonPath}' is not valid JSON: ${(error as Error).message}`);
+      throw new Error(`weights manifest '${modelJsonPath}' is not valid JSON: ${(error as Error).message}`, { cause: error });
     }
     if (!Array.isArray(json.weightsManifest)) {
       throw new Error(`weights manifest '${modelJsonPath}' has no 'weightsManifest' array`);
@@ -132,7 +132,7 @@ export function fileIOHandler(directory: string, options: FileHandlerOptions = {
           files.push(new Uint8Array(await readFile(file)));
         } catch (error) {
           const exists = await stat(file).then(() => true, () => false);
-          throw new Error(`weights shard '${file}' listed in '${modelJsonPath}' ${exists ? 'cannot be read' : 'is missing'}: ${(error as Error).message}`);
+          throw new Error(`weights shard '${file}' listed in '${modelJsonPath}' ${exists ? 'cannot be read' : 'is missing'}: ${(error as Error).message}`, { cause: error });
         }
       }
       const found = files.reduce((sum, f) => sum + f.byteLength, 0);

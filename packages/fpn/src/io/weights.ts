@@ -9,7 +9,7 @@ export type WeightsDestination = string | tf.io.IOHandler;
 
 export interface SaveWeightsOptions extends FileHandlerOptions {
   /** Stored as model.json's userDefinedMetadata. */
-  metadata?: { [key: string]: {} };
+  metadata?: NonNullable<tf.io.ModelArtifacts['userDefinedMetadata']>;
 }
 
 function handlerFor(destination: WeightsDestination, options: FileHandlerOptions): tf.io.IOHandler {
