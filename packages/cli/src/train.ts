@@ -285,7 +285,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       try {
         optimizer.loadState(sgd);
       } catch (error) {
-        throw new Error(`${ckptPath}: ${(error as Error).message}`);
+        throw new Error(`${ckptPath}: ${(error as Error).message}`, { cause: error });
       } finally {
         tf.dispose(sgd.momentum.map(([, t]) => t));
       }
@@ -293,7 +293,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
         try {
           focus.loadState(focusStateOf(ckptPath, format, file.meta.focus, focus));
         } catch (error) {
-          throw new Error(`${ckptPath}: ${(error as Error).message}`);
+          throw new Error(`${ckptPath}: ${(error as Error).message}`, { cause: error });
         }
       }
       iteration = file.meta.iteration;
