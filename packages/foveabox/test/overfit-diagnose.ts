@@ -83,7 +83,7 @@ it('diagnose', { timeout: 3_600_000 }, async () => {
     };
     rows.push(row);
     console.log(JSON.stringify(row));
-    optimizer.applyGradients(scaled);
+    optimizer.applyGradients(scaled as unknown as Parameters<typeof optimizer.applyGradients>[0]);
     tf.dispose([value, ...Object.values(grads), ...(scaled === grads ? [] : Object.values(scaled))]);
     if (!Number.isFinite(row.total)) break;
   }

@@ -120,7 +120,7 @@ describe('DeltaXYWHCoder', () => {
     expect(new DeltaXYWHCoder().maxRatio).toBeCloseTo(fx.bbox_xform_clip, 12);
     for (const name of ['unit', 'rcnn'] as const) {
       const c = fx[name];
-      const coder = new DeltaXYWHCoder({ stds: c.weights.map((w) => 1 / w) });
+      const coder = new DeltaXYWHCoder({ stds: c.weights.map((w) => 1 / w) as [number, number, number, number] });
       const p = tf.tensor2d(fx.priors);
       expectClose(await read(coder.encode(p, tf.tensor2d(fx.gts))), c.encoded.flat(), 3);
       expectClose(await read(coder.decode(p, tf.tensor2d(c.deltas))), c.decoded.flat(), 2);
