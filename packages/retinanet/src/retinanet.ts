@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
   buildRetinaNetwork,
+  decodeRetinaLevels,
   DeltaXYWHCoder,
   DenseDetector,
   resolveDetectorOptions,
@@ -118,14 +118,7 @@ export class RetinaNetDetector extends DenseDetector<RetinaNetConfig> {
 
   /** Scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input. */
   protected decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DecodedLevel[] {
-    const numClasses = this.config.numClasses;
-    return out.cls.map((cls, l) => {
-      const [n, h, w, c] = cls.shape;
-      const m = (h * w * c) / numClasses;
-      const scores = tf.sigmoid(tf.reshape(cls, [n, m, numClasses])) as tf.Tensor3D;
-      const boxes = this.coder.decode(priors.levels[l]!, tf.reshape(out.reg[l]!, [n, m, 4]), imageSize) as tf.Tensor3D;
-      return { scores, boxes };
-    });
+    return decodeRetinaLevels(out, priors, this.coder, this.config.numClasses, imageSize);
   }
 }
 

@@ -19,4 +19,4 @@ export { boxesToOriginalPixels, detectionToOriginal, finishDetections } from './
 export { DenseDetector, type DecodedLevel } from './detector.js';
 export { foregroundIndices, pickRows, alignedIoUArray } from './quality-targets.js';
 export { atssBoxTargets, type AtssBoxTargets, type AtssBoxTargetOptions } from './quality-atss-targets.js';
-export { buildRetinaNetwork, type RetinaAnchorOptions } from './retina-network.js';
+export { buildRetinaNetwork, decodeRetinaLevels, type RetinaAnchorOptions } from './retina-network.js';

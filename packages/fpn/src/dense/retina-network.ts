@@ -1,5 +1,10 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { SizeHW } from '../boxes/check-options.js';
+import type { DeltaXYWHCoder } from '../boxes/delta-xywh-coder.js';
 import { createAnchorGenerator, type AnchorGenerator } from '../priors/anchor-generator.js';
-import type { DenseDetectorModel } from './dense-head.js';
+import type { PriorTensors } from '../priors/prior-cache.js';
+import type { DenseDetectorModel, DenseHeadOutput } from './dense-head.js';
+import type { DecodedLevel } from './detector.js';
 import { buildDenseModel } from './model.js';
 import type { ResolvedDenseOptions } from './options.js';
 
@@ -32,4 +37,18 @@ export function buildRetinaNetwork(base: ResolvedDenseOptions, anchors: RetinaAn
     scalesPerOctave: anchors.scalesPerOctave,
   });
   return { model, anchors: generator };
+}
+
+/**
+ * RetinaNet-style decoding, shared by the detectors on this network (RetinaNet, FreeAnchor):
+ * scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input.
+ */
+export function decodeRetinaLevels(out: DenseHeadOutput, priors: PriorTensors, coder: DeltaXYWHCoder, numClasses: number, imageSize: SizeHW): DecodedLevel[] {
+  return out.cls.map((cls, l) => {
+    const [n, h, w, c] = cls.shape;
+    const m = (h * w * c) / numClasses;
+    const scores = tf.sigmoid(tf.reshape(cls, [n, m, numClasses])) as tf.Tensor3D;
+    const boxes = coder.decode(priors.levels[l]!, tf.reshape(out.reg[l]!, [n, m, 4]), imageSize) as tf.Tensor3D;
+    return { scores, boxes };
+  });
 }
