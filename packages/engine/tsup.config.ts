@@ -13,4 +13,6 @@ export default defineConfig({
   noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
   // Optional peers, loaded by a computed dynamic import: never bundled, never needed at build.
   external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // import.meta.url in the CJS build (wasm-threads.ts resolves tfjs-backend-wasm's threaded build with it).
+  shims: true,
 });

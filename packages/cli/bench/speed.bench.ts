@@ -3,8 +3,11 @@
  * stable-gain sweep trains: `BENCH_PRESETS.quick` and the registry's small-input overrides), on
  * the active backend (HPF_BACKEND, default order: tfjs-node-gpu > tfjs-node > wasm > cpu).
  *
- *   npm run bench:speed -- [--detectors all] [--runs 7] [--warmup 2] [--batch-size 8]
+ *   npm run bench:speed -- [--detectors all] [--runs 7] [--warmup 2] [--batch-size 8] [--threads n]
  *                          [--out runs/bench/speed.json] [--torch torch.json] [--from speed.json]
+ *
+ * --threads: the wasm backend's threads (default HPF_WASM_THREADS, else all cores up to 8). Compare
+ * with torch_reference.py run at the same `--threads`: --torch only pairs rows of equal threads.
  *
  * Training: one timed run = one iteration as `hpf train` runs it (forward, loss with assignment,
  * backward, gradient clipping, SGD with momentum and weight decay) on a digits-det quick batch.
@@ -14,8 +17,8 @@
  * decode, top-k, class-aware NMS) on the same batches, once with the adapter's test settings
  * (score threshold 0.05: an untrained head scores ~0.01, so almost nothing reaches NMS) and once
  * with score threshold 0 (every level's top 1000 reach NMS: the worst case).
- * Wall time and process CPU time are both recorded: wasm runs on this one thread, so CPU time is
- * what a step costs even when other processes share the cores.
+ * Wall time and process CPU time (all threads) are both recorded: with one thread, CPU time is what
+ * a step costs even when other processes share the cores; with more, wall time is the measure.
  *
  * --torch <file> adds ours/PyTorch ratios from packages/cli/bench/torch_reference.py's JSON;
  * --from <file> skips measuring and compares an earlier speed.json instead.
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     torch: { type: 'string' },
     from: { type: 'string' },
     'data-cache': { type: 'string', default: 'runs/data' },
+    threads: { type: 'string' },
   },
   strict: true,
 });
@@ -76,6 +80,8 @@ interface SpeedReport {
   backendDescription: string;
   /** The engine kernels active on wasm (added / replaced), from initBackend. */
   wasmKernels?: unknown;
+  /** wasm threads (1 on other backends); absent in reports from before threads existed (= 1). */
+  threads?: number;
   /** HEAD and the package sources that differ from it: the numbers describe this tree. */
   git?: { head: string; dirtySources: string[] };
   node: string;
@@ -153,7 +159,8 @@ async function measure(): Promise<SpeedReport> {
   const { createQuickTrainer, loadQuickData, quickTrainOptions, QUICK } = await import('./support/quick.js');
 
   const names = parseDetectorList(values.detectors);
-  const choice = await initBackend();
+  const threads = values.threads === undefined ? undefined : intOption('threads', values.threads, 1);
+  const choice = await initBackend(threads === undefined ? {} : { threads });
   const backendDescription = formatBackendChoice(choice);
   console.error(backendDescription);
   const loadavgStart = loadavg();
@@ -166,6 +173,7 @@ async function measure(): Promise<SpeedReport> {
     backend: tf.getBackend(),
     backendDescription,
     wasmKernels: choice.wasm?.kernels ?? null,
+    threads: choice.wasm?.threads ?? 1,
     git: gitState(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -306,13 +314,18 @@ function compareTable(report: SpeedReport, torch: TorchReport, torchFile: string
   if (torch.batch_size !== report.batchSize || torch.image_size !== report.inputSize) {
     throw new Error(`--torch ${torchFile}: batch ${torch.batch_size} x ${torch.image_size} px, ours ${report.batchSize} x ${report.inputSize} px: not comparable`);
   }
+  const threads = report.threads ?? 1;
+  const rows = torch.results.filter((t) => t.threads === threads);
+  if (rows.length === 0) {
+    throw new Error(`--torch ${torchFile}: no PyTorch results at ${threads} thread(s) (it has ${[...new Set(torch.results.map((t) => t.threads))].join(', ')}); run torch_reference.py --threads ${threads}`);
+  }
   const lines = [
-    `Ours (${report.backend}, 1 thread) / PyTorch ${torch.torch}: time ratios (ours ms / torch ms; targets: train <= 1.5 at equal threads, inference time <= 1.25, i.e. images/s >= 0.8x). Wall and process-CPU medians.`,
+    `Ours (${report.backend}, ${threads} thread${threads === 1 ? '' : 's'}) / PyTorch ${torch.torch} at equal threads: time ratios (ours ms / torch ms; targets: train <= 1.5 at equal threads, inference time <= 1.25, i.e. images/s >= 0.8x). Wall and process-CPU medians.`,
     '',
     '| detector | torch threads | torch train ms (cpu) | ours train ms (cpu), hpf off | train ratio wall | train ratio cpu | torch infer ms (cpu) | ours infer ms (cpu) | infer img/s ours/torch wall | infer img/s ours/torch cpu | thr 0: torch ms | thr 0: ours/torch img/s wall | thr 0: cpu |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const t of torch.results) {
+  for (const t of rows) {
     const ours = report.detectors.find((d) => d.detector === t.detector);
     if (ours === undefined) continue;
     const tr = ours.train.off;

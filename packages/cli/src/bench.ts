@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
 import { CHECKPOINT_FILE, RESULT_FILE } from './train.js';
@@ -118,6 +118,11 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** wasm threads for each of `jobs` concurrent runs: the available cores shared out, 1 to 8. */
+export function wasmThreadsPerJob(jobs: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / Math.max(1, jobs))));
+}
+
 export function readTimings(benchDir: string): RunTiming[] {
   const file = join(resolve(benchDir), TIMING_FILE);
   if (!existsSync(file)) return [];
@@ -211,6 +216,10 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
   };
   options.signal?.addEventListener('abort', stop, { once: true });
 
+  // Concurrent runs share the cores: each child's wasm backend gets cores / jobs threads, unless
+  // the caller chose HPF_WASM_THREADS (threads beyond the cores only contend).
+  const childEnv = { ...process.env, HPF_WASM_THREADS: process.env.HPF_WASM_THREADS || String(wasmThreadsPerJob(options.jobs)) };
+
   const worker = async (): Promise<void> => {
     while (queue.length > 0 && !options.signal?.aborted) {
       const run = queue.shift()!;
@@ -221,7 +230,7 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
       const started = performance.now();
       const startedAt = new Date().toISOString();
       const code = await new Promise<number | string>((ok) => {
-        const child = spawn(process.execPath, [options.cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [options.cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
         children.add(child);
         child.stdout.pipe(logFile, { end: false });
         child.stderr.pipe(logFile, { end: false });

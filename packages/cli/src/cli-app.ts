@@ -90,6 +90,7 @@ export interface TrainCliOptions {
   dataCache?: string;
   set?: Record<string, unknown>;
   backend?: string;
+  threads?: number;
   logEvery: number;
 }
 
@@ -145,9 +146,9 @@ function detectorArg(value: string): string {
   return value;
 }
 
-async function startBackend(backend: string | undefined, io: CliIo): Promise<void> {
+async function startBackend(backend: string | undefined, threads: number | undefined, io: CliIo): Promise<void> {
   const { initBackend, formatBackendChoice } = await import('@hpf/engine');
-  const choice = await initBackend(backend === undefined ? {} : { prefer: backend as never });
+  const choice = await initBackend({ ...(backend === undefined ? {} : { prefer: backend as never }), ...(threads === undefined ? {} : { threads }) });
   io.err(`${formatBackendChoice(choice)}\n`);
 }
 
@@ -204,6 +205,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
     .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
+    .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
     .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
 }
 
@@ -217,7 +219,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
   const train = addTrainOptions(new Command('train').description('train a detector (checkpoint every epoch, --resume, COCO evaluation at the end)'));
   train.action(async (o: TrainCliOptions) => {
     const options = trainOptionsFromCli(o);
-    await startBackend(o.backend, io);
+    await startBackend(o.backend, o.threads, io);
     const { runTraining, TrainingStoppedError } = await import('./train.js');
     const { createProgressView } = await import('./progress.js');
     const { formatSummary } = await import('@hpf/eval');
@@ -261,8 +263,9 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
-      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string }) => {
-        await startBackend(o.backend, io);
+      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
+      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string; threads?: number }) => {
+        await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
         const { readCocoDataset, writeFileAtomic } = await import('@hpf/data');
         const { evaluateDetector } = await import('./evaluate.js');
@@ -292,8 +295,9 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--score-threshold <s>', 'draw boxes with at least this score (the JSON has all)', floatArg('--score-threshold'), 0.3)
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
-      .action(async (o: { run: string; images: string; out: string; scoreThreshold: number; batchSize: number; backend?: string }) => {
-        await startBackend(o.backend, io);
+      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
+      .action(async (o: { run: string; images: string; out: string; scoreThreshold: number; batchSize: number; backend?: string; threads?: number }) => {
+        await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
         const { listImages, predictImages } = await import('./predict.js');
         const { writeFileAtomic } = await import('@hpf/data');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { openBench, planRuns, readTimings, runBench, runStatus, trainArgs, type BenchConfig } from '../src/bench.js';
+import { openBench, planRuns, readTimings, runBench, runStatus, trainArgs, wasmThreadsPerJob, type BenchConfig } from '../src/bench.js';
 import { formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
 import { mean, pairedSummary, sampleSd } from '../src/stats.js';
 
@@ -164,17 +164,23 @@ describe('bench bookkeeping and report', () => {
       mkdirSync(join(data, split), { recursive: true });
       writeFileSync(join(data, split, 'instances.json'), '{}');
     }
-    // A stand-in for dist/cli.js: writes result.json into --out, fails for fcos.
+    // A stand-in for dist/cli.js: writes result.json (with the wasm threads it was given) into --out, fails for fcos.
     const fakeCli = join(dir, 'fake-cli.mjs');
     writeFileSync(fakeCli, [
       "import { writeFileSync } from 'node:fs';",
       'const a = process.argv.slice(2);',
       "const out = a[a.indexOf('--out') + 1];",
       "if (a[a.indexOf('--detector') + 1] === 'fcos') process.exit(3);",
-      "writeFileSync(out + '/result.json', '{}');",
+      "writeFileSync(out + '/result.json', JSON.stringify({ threads: process.env.HPF_WASM_THREADS }));",
     ].join('\n'));
     const c = config({ detectors: ['atss', 'fcos'], seeds: [0], data });
-    const first = await runBench(dir, c, { jobs: 2, cliPath: fakeCli });
+    const callerThreads = process.env.HPF_WASM_THREADS;
+    delete process.env.HPF_WASM_THREADS;
+    const first = await runBench(dir, c, { jobs: 2, cliPath: fakeCli }).finally(() => {
+      if (callerThreads !== undefined) process.env.HPF_WASM_THREADS = callerThreads;
+    });
+    const resultOf = (id: string): unknown => JSON.parse(readFileSync(join(dir, 'runs', id, 'result.json'), 'utf8'));
+    expect(resultOf('atss-seed0-hpf')).toEqual({ threads: String(wasmThreadsPerJob(2)) });
     expect(first.done.sort()).toEqual(['atss-seed0-baseline', 'atss-seed0-hpf']);
     expect(first.failed.map((f) => f.id).sort()).toEqual(['fcos-seed0-baseline', 'fcos-seed0-hpf']);
     expect(first.failed[0]!.reason).toContain('exit 3');
@@ -187,5 +193,14 @@ describe('bench bookkeeping and report', () => {
     timings = readTimings(dir);
     expect(timings).toHaveLength(6);
     expect(timings.slice(4).every((t) => t.session === 1 && t.jobs === 1 && t.id.startsWith('fcos'))).toBe(true);
+  });
+
+  it('shares the cores out between concurrent runs as wasm threads (1 to 8 each)', () => {
+    expect(wasmThreadsPerJob(1, 2)).toBe(2);
+    expect(wasmThreadsPerJob(2, 2)).toBe(1);
+    expect(wasmThreadsPerJob(3, 2)).toBe(1);
+    expect(wasmThreadsPerJob(4, 16)).toBe(4);
+    expect(wasmThreadsPerJob(1, 64)).toBe(8);
+    expect(wasmThreadsPerJob(0, 4)).toBe(4);
   });
 });

@@ -6,10 +6,12 @@
  * they are loaded with a dynamic import of a computed specifier: this module builds, type-checks
  * and runs without them.
  */
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, type WasmKernelRegistration } from './kernels/register.js';
+import { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';
 
 /** Values accepted by `prefer` and HPF_BACKEND. */
 export const BACKEND_REQUESTS = ['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const;
@@ -42,8 +44,12 @@ export interface SkippedBackend {
 
 export interface WasmInfo {
   simd: boolean;
+  /** True when the multi-threaded build runs (threads > 1). */
   multithread: boolean;
+  /** XNNPACK threads in use. */
   threads: number;
+  /** Threads asked for (option, HPF_WASM_THREADS or the default); differs from `threads` only when the wasm backend had already started. */
+  threadsRequested: number;
   kernels: WasmKernelRegistration;
 }
 
@@ -68,9 +74,30 @@ export interface InitBackendOptions {
   env?: Record<string, string | undefined>;
   /** Loads a package by name (default: dynamic `import()`); lets tests and bundlers supply modules. */
   importModule?: (specifier: string) => Promise<unknown>;
+  /**
+   * wasm only: XNNPACK threads, 1-8. Overrides HPF_WASM_THREADS. Default: the machine's available
+   * parallelism, at most 8. Give each of N concurrent training processes cores / N.
+   */
+  threads?: number;
 }
 
-const OPTION_KEYS = new Set(['prefer', 'env', 'importModule']);
+const OPTION_KEYS = new Set(['prefer', 'env', 'importModule', 'threads']);
+
+function parseThreads(value: unknown, source: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new Error(`${source} must be an integer from 1 to ${MAX_WASM_THREADS} (wasm threads), got '${String(value)}'`);
+  }
+  return n;
+}
+
+/** The wasm thread count initBackend uses: option, else HPF_WASM_THREADS, else all cores (at most 8). */
+export function resolveWasmThreads(options: Pick<InitBackendOptions, 'threads' | 'env'> = {}): number {
+  if (options.threads !== undefined) return parseThreads(options.threads, "initBackend option 'threads'");
+  const fromEnv = (options.env ?? process.env).HPF_WASM_THREADS;
+  if (fromEnv !== undefined && fromEnv !== '') return parseThreads(fromEnv, 'HPF_WASM_THREADS');
+  return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+}
 
 function parseRequest(value: string, source: string): BackendRequest {
   if ((BACKEND_REQUESTS as readonly string[]).includes(value)) return value as BackendRequest;
@@ -104,8 +131,10 @@ async function tryNative(candidate: Candidate, importModule: (s: string) => Prom
   return undefined;
 }
 
-async function tryWasm(): Promise<string | undefined> {
+async function tryWasm(threads: number): Promise<string | undefined> {
   registerWasmTrainingKernels();
+  // One thread: tfjs' own single-threaded SIMD build, as registered by the package.
+  if (threads > 1) registerThreadedWasmBackend(threads);
   try {
     return (await tf.setBackend('wasm')) ? undefined : 'wasm module failed to initialise';
   } catch (error) {
@@ -113,11 +142,13 @@ async function tryWasm(): Promise<string | undefined> {
   }
 }
 
-async function wasmInfo(): Promise<WasmInfo> {
+async function wasmInfo(threadsRequested: number): Promise<WasmInfo> {
+  const threads = getThreadsCount();
   return {
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
-    multithread: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
-    threads: getThreadsCount(),
+    multithread: threads > 1,
+    threads,
+    threadsRequested,
     kernels: registerWasmTrainingKernels(),
   };
 }
@@ -149,16 +180,18 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     requestSource = 'HPF_BACKEND';
   }
 
+  const threads = resolveWasmThreads({ threads: options.threads, env });
+
   const skipped: SkippedBackend[] = [];
   for (const candidate of CANDIDATES[request]) {
     let failure: string | undefined;
     if (candidate.backend === 'tensorflow') failure = await tryNative(candidate, importModule);
-    else if (candidate.backend === 'wasm') failure = await tryWasm();
+    else if (candidate.backend === 'wasm') failure = await tryWasm(threads);
     else failure = (await tf.setBackend('cpu')) ? undefined : 'cpu backend failed to initialise';
 
     if (failure === undefined) {
       const choice: BackendChoice = { backend: candidate.backend, package: candidate.package, request, requestSource, skipped };
-      if (candidate.backend === 'wasm') choice.wasm = await wasmInfo();
+      if (candidate.backend === 'wasm') choice.wasm = await wasmInfo(threads);
       return choice;
     }
     skipped.push({ package: candidate.package, reason: failure });
@@ -173,6 +206,7 @@ export function formatBackendChoice(choice: BackendChoice): string {
   let text = `${choice.backend} (${choice.package}`;
   if (choice.wasm) {
     text += `${choice.wasm.simd ? ', SIMD' : ', no SIMD'}, ${choice.wasm.threads} thread${choice.wasm.threads === 1 ? '' : 's'}`;
+    if (choice.wasm.threads !== choice.wasm.threadsRequested) text += ` (${choice.wasm.threadsRequested} requested: the backend had already started)`;
   }
   text += `) from ${choice.requestSource === 'default' ? 'default order' : `${choice.requestSource}=${choice.request}`}`;
   if (choice.skipped.length > 0) text += `; skipped: ${choice.skipped.map((s) => `${s.package} (${s.reason})`).join(', ')}`;

@@ -20,12 +20,14 @@ export {
   BACKEND_REQUESTS,
   formatBackendChoice,
   initBackend,
+  resolveWasmThreads,
   type BackendChoice,
   type BackendRequest,
   type InitBackendOptions,
   type SkippedBackend,
   type WasmInfo,
 } from './backend.js';
+export { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';
 export { createRng, type Rng } from './rng.js';
 export { SGD_STATE_FORMAT, SgdMomentum, type Optimizer, type SgdOptions, type SgdState } from './trainer/sgd.js';
 export { createLrSchedule, warmupFactor, type LrSchedule, type LrScheduleOptions } from './trainer/schedule.js';

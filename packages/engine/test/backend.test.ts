@@ -18,7 +18,8 @@ afterAll(async () => {
 
 describe('initBackend', () => {
   it('falls back to wasm when no native backend is installed, saying why each was skipped', async () => {
-    const choice = await initBackend({ env: {}, importModule: withoutNative });
+    // One thread: the stock single-threaded build (wasm-threads.test.ts covers more).
+    const choice = await initBackend({ env: { HPF_WASM_THREADS: '1' }, importModule: withoutNative });
     expect(choice.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.requestSource).toBe('default');
