@@ -3,7 +3,7 @@
 torchvision.models.detection, timed the same way (run by hand, not in CI):
 
     /usr/bin/python3 packages/cli/bench/torch_reference.py [--threads 1,2] [--runs 7] [--warmup 2]
-        [--detectors retinanet,fcos] [--out runs/bench/torch.json]
+        [--detectors retinanet,fcos] [--out runs/bench/torch.json] [--profile]
 
 Then `npm run bench:speed -- --from runs/bench/speed.json --torch runs/bench/torch.json` prints
 ours / PyTorch ratios.
@@ -155,7 +155,31 @@ def summary(wall, cpu, batch_size):
     }
 
 
-def bench(detector: str, threads: int, runs: int, warmup: int, batch_size: int):
+def profile_train(train_step, batches, steps=3):
+    """Self CPU time per op of `steps` training steps (torch.profiler), per step, largest first.
+
+    Convolutions (forward and backward) are summed separately: they are the part of the step whose
+    speed is set by the kernel library (oneDNN here, XNNPACK in the wasm backend).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for s in range(steps):
+            train_step(batches[s % len(batches)])
+    rows = sorted(
+        ((e.key, e.self_cpu_time_total / 1000 / steps, e.count // steps) for e in prof.key_averages()),
+        key=lambda r: -r[1],
+    )
+    conv = sum(ms for name, ms, _ in rows if "conv" in name.lower())
+    return {
+        "steps": steps,
+        "total_self_ms_per_step": sum(ms for _, ms, _ in rows),
+        "conv_self_ms_per_step": conv,
+        "top": [{"op": n, "self_ms_per_step": ms, "calls_per_step": c} for n, ms, c in rows[:15]],
+    }
+
+
+def bench(detector: str, threads: int, runs: int, warmup: int, batch_size: int, with_profile: bool = False):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = build(detector, 0.05)
@@ -202,7 +226,7 @@ def bench(detector: str, threads: int, runs: int, warmup: int, batch_size: int):
         dw.append(w)
         dc.append(c)
         found["dense"] += out["n"]
-    return {
+    result = {
         "detector": detector,
         "threads": threads,
         "train": summary(tw, tc, batch_size),
@@ -211,6 +235,9 @@ def bench(detector: str, threads: int, runs: int, warmup: int, batch_size: int):
         "detections_per_image": {k: v / (runs * batch_size) for k, v in found.items()},
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+    if with_profile:
+        result["train_profile"] = profile_train(train_step, batches)
+    return result
 
 
 def main():
@@ -221,6 +248,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--detectors", default="retinanet,fcos")
     parser.add_argument("--out", default=None, help="also write the JSON here")
+    parser.add_argument("--profile", action="store_true", help="add a torch.profiler breakdown of the training step (conv vs the rest)")
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be >= 5")
@@ -230,12 +258,19 @@ def main():
     results = []
     for detector in args.detectors.split(","):
         for t in threads:
-            r = bench(detector.strip(), t, args.runs, args.warmup, args.batch_size)
+            r = bench(detector.strip(), t, args.runs, args.warmup, args.batch_size, args.profile)
             print(
                 f"{r['detector']} threads={t}: train {r['train']['median_wall_ms']:.0f} ms (cpu {r['train']['median_cpu_ms']:.0f}), "
                 f"infer {r['infer']['median_wall_ms']:.0f} ms, thr 0 {r['infer_dense']['median_wall_ms']:.0f} ms",
                 file=__import__("sys").stderr,
             )
+            if "train_profile" in r:
+                p = r["train_profile"]
+                print(
+                    f"  profile: {p['total_self_ms_per_step']:.0f} ms self CPU per step, convolutions {p['conv_self_ms_per_step']:.0f} ms; top: "
+                    + ", ".join(f"{o['op']} {o['self_ms_per_step']:.1f}" for o in p["top"][:8]),
+                    file=__import__("sys").stderr,
+                )
             results.append(r)
     report = {
         "torch": torch.__version__,
