@@ -105,10 +105,29 @@ export function focalTerms(input: LabelTargets, numClasses: number): FocalTerms 
   return { ...label, signed, bce: tf.softplus(signed) };
 }
 
+/**
+ * A number, or a [N, 1] column of per-prior values (several pyramid levels in one tensor, each with
+ * its own gamma and alpha). Both are float32 in the kernel, so a column of equal values gives the
+ * same elements as the number. @internal
+ */
+export type PriorValue = number | tf.Tensor2D;
+
+/** The focal loss's constants: -gamma, and alpha_t = alphaSlope t + alphaBase. @internal */
+export interface FocalCoefficients {
+  negGamma: PriorValue;
+  alphaSlope: PriorValue;
+  alphaBase: PriorValue;
+}
+
+/** FocalCoefficients of one (gamma, alpha), as numbers. @internal */
+export function focalCoefficients(gamma: number, alpha: number): { negGamma: number; alphaSlope: number; alphaBase: number } {
+  return { negGamma: -gamma, alphaSlope: 2 * alpha - 1, alphaBase: 1 - alpha };
+}
+
 /** Weighted elementwise focal loss [N, C] from precomputed terms. @internal */
-export function focalFromTerms(terms: FocalTerms, gamma: number, alpha: number): tf.Tensor2D {
-  const modulator = tf.exp(tf.mul(tf.sub(terms.bce, terms.signed), -gamma));
-  const alphaT = tf.add(tf.mul(terms.targets, 2 * alpha - 1), 1 - alpha);
+export function focalFromTerms(terms: FocalTerms, coefficients: FocalCoefficients): tf.Tensor2D {
+  const modulator = tf.exp(tf.mul(tf.sub(terms.bce, terms.signed), coefficients.negGamma));
+  const alphaT = tf.add(tf.mul(terms.targets, coefficients.alphaSlope), coefficients.alphaBase);
   const coefficient = tf.mul(alphaT, terms.priorWeights);
   return tf.mul(tf.mul(terms.bce, modulator), coefficient) as tf.Tensor2D;
 }
@@ -134,5 +153,5 @@ export function sigmoidFocalLoss(input: LabelTargets, options: SigmoidFocalLossO
   const { reduction } = checkReduceOptions(where, options);
   const gamma = expectNumber(options.gamma ?? 2, 'gamma', where, 0);
   const alpha = expectNumber(options.alpha ?? 0.25, 'alpha', where, 0);
-  return tf.tidy(() => reduceLoss(focalFromTerms(focalTerms(input, numClasses), gamma, alpha), reduction, options.avgFactor));
+  return tf.tidy(() => reduceLoss(focalFromTerms(focalTerms(input, numClasses), focalCoefficients(gamma, alpha)), reduction, options.avgFactor));
 }

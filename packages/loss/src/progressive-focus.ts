@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNumber, rejectUnknownKeys } from './checks.js';
-import { checkLabelTargets, countedLabelsOf, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets } from './focal.js';
+import { checkLabelTargets, countedLabelsOf, focalCoefficients, focalFromTerms, focalTerms, ownClassLogits, type LabelTargets, type PriorValue } from './focal.js';
 import { validateHpfOptions, type HpfMode, type HpfOptions } from './hpf-options.js';
 import { checkQualityTargets, qualityFromTerms, qualityTerms, type QualityTargets } from './quality-focal.js';
 import { checkVarifocalTargets, varifocalFromTerms, varifocalTerms, type VarifocalTargets } from './varifocal.js';
@@ -155,11 +155,37 @@ interface StatisticInputs {
   count: tf.Tensor;
 }
 
-/** How a variant computes one level: its statistic first, then its loss for the chosen (gamma, alpha). */
-interface LevelWork {
+/**
+ * How a variant computes all levels at once, on its inputs concatenated over the levels (rows
+ * `sizes[l]` of level l): its statistic first, then its loss for the chosen per-level constants.
+ * One set of kernels for all levels instead of one per level: every element is computed by the same
+ * float32 ops as the static function's on that level alone, and the sums are taken per level (see
+ * `ProgressiveFocus.run`), so delta = 0 still reproduces the static loss bit for bit.
+ */
+interface FusedWork {
   statistic(): StatisticInputs;
-  /** Elementwise weighted loss: the static function's own ops, so delta = 0 reproduces it exactly. */
-  loss(gamma: number, alpha: number): tf.Tensor;
+  /** Elementwise weighted loss, rows in level order; `value` gives a per-level constant as a number or a [M, 1] column. */
+  loss(value: (perLevel: (level: number) => number) => PriorValue): tf.Tensor;
+}
+
+/** Rows of all levels in one tensor (the tensor itself for one level). */
+function concatRows(tensors: readonly tf.Tensor[]): tf.Tensor {
+  return tensors.length === 1 ? tensors[0]! : tf.concat(tensors as tf.Tensor[], 0);
+}
+
+/** Per-prior weights of all levels; levels without weights get ones (what an absent weight means). */
+function concatWeights(levels: ReadonlyArray<readonly [tf.Tensor1D | undefined, number]>): tf.Tensor1D | undefined {
+  if (levels.every(([w]) => w === undefined)) return undefined;
+  return concatRows(levels.map(([w, n]) => w ?? tf.ones([n]))) as tf.Tensor1D;
+}
+
+/** LabelTargets of all levels as one level. */
+function concatLabelTargets(levels: readonly LabelTargets[]): LabelTargets {
+  return {
+    logits: concatRows(levels.map((l) => l.logits)) as tf.Tensor2D,
+    labels: concatRows(levels.map((l) => l.labels)) as tf.Tensor1D,
+    labelWeights: concatWeights(levels.map((l) => [l.labelWeights, l.logits.shape[0]] as const)),
+  };
 }
 
 /** Statistic of a label-based level: O(N) work on each prior's own-class logit. */
@@ -277,11 +303,19 @@ export class ProgressiveFocus {
   focalLoss(levels: readonly LabelTargets[], options: HpfLossOptions = {}): HpfResult {
     const where = 'ProgressiveFocus.focalLoss';
     this.checkLevels(levels, where, (level, at) => checkLabelTargets(level, at));
-    return this.run('focal', levels.length, options, where, (index) => {
-      const level = levels[index]!;
+    return this.run('focal', levels, options, where, (stats) => {
+      const input = concatLabelTargets(levels);
       return {
-        statistic: () => labelStatistic(level),
-        loss: (gamma, alpha) => focalFromTerms(focalTerms(level, level.logits.shape[1]), gamma, alpha),
+        statistic: () => labelStatistic(input),
+        loss: (value) => {
+          const c = stats().map((s) => focalCoefficients(s.gamma, s.alpha ?? 0));
+          const coefficients = {
+            negGamma: value((l) => c[l]!.negGamma),
+            alphaSlope: value((l) => c[l]!.alphaSlope),
+            alphaBase: value((l) => c[l]!.alphaBase),
+          };
+          return focalFromTerms(focalTerms(input, input.logits.shape[1]), coefficients);
+        },
       };
     });
   }
@@ -290,11 +324,14 @@ export class ProgressiveFocus {
   qualityFocalLoss(levels: readonly QualityTargets[], options: HpfLossOptions = {}): HpfResult {
     const where = 'ProgressiveFocus.qualityFocalLoss';
     this.checkLevels(levels, where, (level, at) => checkQualityTargets(level, at));
-    return this.run('quality-focal', levels.length, options, where, (index) => {
-      const level = levels[index]!;
+    return this.run('quality-focal', levels, options, where, (stats) => {
+      const input: QualityTargets = { ...concatLabelTargets(levels), scores: concatRows(levels.map((l) => l.scores)) as tf.Tensor1D };
       return {
-        statistic: () => labelStatistic(level),
-        loss: (beta) => qualityFromTerms(qualityTerms(level, level.logits.shape[1]), level.logits, beta),
+        statistic: () => labelStatistic(input),
+        loss: (value) => {
+          const s = stats();
+          return qualityFromTerms(qualityTerms(input, input.logits.shape[1]), input.logits, value((l) => s[l]!.gamma));
+        },
       };
     });
   }
@@ -304,11 +341,18 @@ export class ProgressiveFocus {
     const where = 'ProgressiveFocus.varifocalLoss';
     this.checkLevels(levels, where, (level, at) => checkVarifocalTargets(level, at));
     const iouWeighted = options.iouWeighted ?? true;
-    return this.run('varifocal', levels.length, options, where, (index) => {
-      const level = levels[index]!;
+    return this.run('varifocal', levels, options, where, (stats) => {
+      const input: VarifocalTargets = {
+        logits: concatRows(levels.map((l) => l.logits)) as tf.Tensor2D,
+        targets: concatRows(levels.map((l) => l.targets)) as tf.Tensor2D,
+        weights: concatWeights(levels.map((l) => [l.weights, l.logits.shape[0]] as const)),
+      };
       return {
-        statistic: () => varifocalStatistic(level),
-        loss: (gamma, alpha) => varifocalFromTerms(varifocalTerms(level), level, gamma, alpha, iouWeighted),
+        statistic: () => varifocalStatistic(input),
+        loss: (value) => {
+          const s = stats();
+          return varifocalFromTerms(varifocalTerms(input), input, value((l) => -s[l]!.gamma), value((l) => s[l]!.alpha ?? 0), iouWeighted);
+        },
       };
     });
   }
@@ -371,12 +415,12 @@ export class ProgressiveFocus {
     levels.forEach((level, index) => check(level, `${where} level ${index}`));
   }
 
-  private run(
+  private run<T extends { logits: tf.Tensor2D }>(
     kind: FocusedLoss,
-    numLevels: number,
+    inputs: readonly T[],
     options: HpfLossOptions,
     where: string,
-    prepare: (index: number) => LevelWork,
+    prepare: (stats: () => LevelStats[]) => FusedWork,
   ): HpfResult {
     rejectUnknownKeys(options, kind === 'varifocal' ? ['avgFactor', 'reduction', 'iouWeighted'] : ['avgFactor', 'reduction'], where);
     const reduction = options.reduction ?? 'mean';
@@ -391,29 +435,45 @@ export class ProgressiveFocus {
     const hasAlpha = kind !== 'quality-focal';
     this.checkAlpha(hasAlpha, where);
 
-    const work = Array.from({ length: numLevels }, (_, index) => prepare(index));
+    const sizes = inputs.map((input) => input.logits.shape[0]);
+    const total = sizes.reduce((a, b) => a + b, 0);
     let levels: LevelStats[] = [];
-    tf.tidy(() => {
-      levels = this.measure(work.map((w) => () => w.statistic()), hasAlpha);
-    });
-    // Level by level, each in its own scope (as the static functions), so a level's temporaries are
-    // freed before the next level runs.
-    let elements = 0;
     const loss = tf.tidy(() => {
-      const sums = work.map((w, index) =>
-        tf.tidy(() => {
-          const elementwise = w.loss(levels[index]!.gamma, levels[index]!.alpha ?? 0);
-          elements += elementwise.size;
-          return tf.sum(elementwise);
-        }),
-      );
+      const work = prepare(() => levels);
+      tf.tidy(() => {
+        levels = this.focus(this.fusedSums(work.statistic(), sizes).dataSync(), sizes.length, hasAlpha);
+      });
+      // A per-level constant: a number when all levels share it (the static loss's own ops), else a
+      // [M, 1] column holding each level's float32 value on its rows.
+      const value = (perLevel: (level: number) => number): PriorValue => {
+        const values = sizes.map((_, l) => perLevel(l));
+        if (values.every((v) => v === values[0])) return values[0]!;
+        const column = new Float32Array(total);
+        let offset = 0;
+        sizes.forEach((n, l) => column.fill(values[l]!, offset, (offset += n)));
+        return tf.tensor2d(column, [total, 1]);
+      };
+      const elementwise = work.loss(value);
+      // Summed level by level (each level's elements in their order, as the static loss on that
+      // level sums them) and then added: the same float32 sum as before the levels were fused.
+      const sums = sizes.length === 1 ? [tf.sum(elementwise)] : tf.split(elementwise, sizes, 0).map((part) => tf.sum(part));
       const sum = sums.length === 1 ? sums[0]! : tf.addN(sums);
       if (reduction === 'sum') return sum;
-      return tf.div(sum, avgFactor ?? elements);
+      return tf.div(sum, avgFactor ?? elementwise.size);
     }) as tf.Scalar;
 
     this.record(kind, levels);
     return { loss, levels };
+  }
+
+  /** [levels, 3]: per level [sum of nll over positives, count, sum of sigmoid(z) over positives (only if needed)]. */
+  private fusedSums(work: StatisticInputs, sizes: readonly number[]): tf.Tensor2D {
+    const rows = [tf.mul(work.nll, work.mask), work.mask];
+    rows.push(this.options.statistic === 'nll-of-mean' ? tf.mul(tf.exp(tf.neg(work.nll)), work.mask) : tf.zerosLike(work.mask));
+    const stacked = tf.stack(rows); // [3, M]
+    if (sizes.length === 1) return tf.reshape(tf.sum(stacked, 1), [1, 3]);
+    // Each level's sums over its own contiguous elements, in order: the per-level tf.sum's result.
+    return tf.stack(tf.split(stacked, sizes as number[], 1).map((part) => tf.sum(part, 1))) as tf.Tensor2D;
   }
 
   /** [sum of nll over positives, count, sum of sigmoid(z) over positives (only if needed)]. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNumber, expectVector, rejectUnknownKeys } from './checks.js';
-import { checkLabelTargets, labelTerms, type LabelTargets, type LabelTerms } from './focal.js';
+import { checkLabelTargets, labelTerms, type LabelTargets, type LabelTerms, type PriorValue } from './focal.js';
 import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** QFL inputs: labels as for focal loss plus the IoU quality of each prior's box. */
@@ -38,7 +38,7 @@ export function qualityTerms(input: QualityTargets, numClasses: number): Quality
 const DIFF_FLOOR = 1e-12;
 
 /** Weighted per-prior QFL [N] from precomputed terms. @internal */
-export function qualityFromTerms(terms: QualityTerms, logits: tf.Tensor2D, beta: number): tf.Tensor1D {
+export function qualityFromTerms(terms: QualityTerms, logits: tf.Tensor2D, beta: PriorValue): tf.Tensor1D {
   const bce = tf.sub(terms.softplusLogits, tf.mul(logits, terms.soft));
   const distance = tf.maximum(tf.abs(tf.sub(terms.soft, tf.sigmoid(logits))), DIFF_FLOOR);
   const perPrior = tf.sum(tf.mul(bce, tf.pow(distance, beta)), 1);

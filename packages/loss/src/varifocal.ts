@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectMatrix, expectNumber, expectShape, expectVector, rejectUnknownKeys } from './checks.js';
+import type { PriorValue } from './focal.js';
 import { checkReduceOptions, REDUCE_KEYS, reduceLoss, type ReduceOptions } from './reduce.js';
 
 /** VFL inputs (mmdetection's VFNet): an IoU-valued target per (prior, class). */
@@ -45,14 +46,14 @@ export function varifocalTerms(input: VarifocalTargets): VarifocalTerms {
 export function varifocalFromTerms(
   terms: VarifocalTerms,
   input: VarifocalTargets,
-  gamma: number,
-  alpha: number,
+  negGamma: PriorValue,
+  alpha: PriorValue,
   iouWeighted: boolean,
 ): tf.Tensor2D {
   const { logits, targets } = input;
   const bce = tf.sub(terms.softplusLogits, tf.mul(logits, targets));
   // sigmoid(z)^gamma = exp(-gamma softplus(-z)) = exp(-gamma (softplus(z) - z))
-  const negativeFocus = tf.mul(tf.exp(tf.mul(tf.sub(terms.softplusLogits, logits), -gamma)), alpha);
+  const negativeFocus = tf.mul(tf.exp(tf.mul(tf.sub(terms.softplusLogits, logits), negGamma)), alpha);
   const positiveWeight = iouWeighted ? tf.mul(targets, terms.positiveEntries) : terms.positiveEntries;
   const focalWeight = tf.add(positiveWeight, tf.mul(negativeFocus, tf.sub(1, terms.positiveEntries)));
   return tf.mul(tf.mul(bce, focalWeight), terms.priorWeights) as tf.Tensor2D;
@@ -82,6 +83,6 @@ export function varifocalLoss(input: VarifocalTargets, options: VarifocalLossOpt
   const alpha = expectNumber(options.alpha ?? 0.75, 'alpha', where, 0);
   const iouWeighted = options.iouWeighted ?? true;
   return tf.tidy(() =>
-    reduceLoss(varifocalFromTerms(varifocalTerms(input), input, gamma, alpha, iouWeighted), reduction, options.avgFactor),
+    reduceLoss(varifocalFromTerms(varifocalTerms(input), input, -gamma, alpha, iouWeighted), reduction, options.avgFactor),
   );
 }
