@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectionsToArray, postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
+import { detectionsToArray, postprocessArrays, postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
 import { bruteForceNms, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 beforeAll(async () => {
@@ -127,6 +127,52 @@ describe('postprocessBatch', () => {
     got.forEach((dets, b) => expectDetections(dets, reference(images[b]!, o)));
     batch.forEach((l) => tf.dispose([l.scores, l.boxes]));
   });
+
+  it('reads each level once and rejects a batch mismatch naming the level', async () => {
+    const images = [randomLevels(4, [20], 2), randomLevels(5, [20], 2)];
+    const scores = tf.tensor3d(images.map((im) => im[0]!.scores));
+    const boxes = tf.tensor3d(images.map((im) => im[0]!.boxes));
+    const reads = { n: 0 };
+    const count = <T extends tf.Tensor>(t: T): T => {
+      const data = t.data.bind(t);
+      (t as { data: unknown }).data = () => {
+        reads.n++;
+        return data();
+      };
+      return t;
+    };
+    await postprocessBatch([{ scores: count(scores), boxes: count(boxes) }], { scoreThreshold: 0.1 });
+    expect(reads.n).toBe(2);
+    const one = tf.slice(boxes, [0, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+    await expect(postprocessBatch([{ scores, boxes: one }])).rejects.toThrow(/postprocessBatch: level 0 boxes must have shape \[2, 20, 4\], got \[1, 20, 4\]/);
+    tf.dispose([scores, boxes, one]);
+  });
+});
+
+describe('postprocessArrays', () => {
+  it('asks for the boxes of surviving priors only and equals postprocessBatch', async () => {
+    const images = [randomLevels(6, [50, 12], 3), randomLevels(7, [50, 12], 3)];
+    const o = { scoreThreshold: 0.2, nmsPre: 10, iouThreshold: 0.5, maxPerImage: 15 };
+    const asked: number[] = [];
+    const arrays = [0, 1].map((l) => {
+      const n = images[0]![l]!.boxes.length;
+      return {
+        scores: Float32Array.from(images.flatMap((im) => im[l]!.scores.flat())),
+        numPriors: n,
+        numClasses: 3,
+        boxOf: (b: number, p: number, out: Float32Array, at: number) => {
+          asked.push(p);
+          out.set(images[b]![l]!.boxes[p]!, at);
+        },
+      };
+    });
+    const got = postprocessArrays(arrays, 2, o);
+    // nmsPre 10 per level and image: at most 2 images x 2 levels x 10 boxes decoded.
+    expect(asked.length).toBeLessThanOrEqual(40);
+    expect(asked.length).toBeGreaterThan(20);
+    got.forEach((dets, b) => expectDetections(dets, reference(images[b]!, o)));
+    expect(() => postprocessArrays(arrays, 3, o)).toThrow(/postprocessArrays: level 0 scores have length 300, expected 3 x 50 x 3/);
+  });
 });
 
 describe('topPairs', () => {
@@ -143,5 +189,42 @@ describe('topPairs', () => {
     const s = Float32Array.from({ length: 5000 }, () => Math.round(rand() * 50) / 50);
     const want = Array.from(s.keys()).filter((i) => s[i]! > 0.3).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, 777);
     expect(Array.from(topPairs(s, 0.3, 777))).toEqual(want);
+  });
+
+  // Levels larger than 4k go through the 16-bit histogram first; scores of mixed sign, -0 and +0
+  // (equal scores, so ordered by index) and long runs of ties land in the cutoff bucket.
+  it('equals a full sort on large levels with ties, negative scores and signed zeros', () => {
+    const rand = rng(9);
+    for (const [n, k, threshold] of [
+      [30000, 1000, -1],
+      [30000, 1000, 0],
+      [30000, 7, -2],
+      [9000, 2000, 0.25],
+      [4001, 1000, -1],
+      [3000, 1, -1],
+    ] as const) {
+      const s = Float32Array.from({ length: n }, () => (Math.round(rand() * 40) / 40) * (rand() < 0.3 ? -1 : 1));
+      for (let i = 0; i < n; i += 97) s[i] = i % 2 === 0 ? -0 : 0;
+      s[5] = 1.5;
+      s[6] = Number.NaN;
+      const want = Array.from(s.keys()).filter((i) => s[i]! > Math.fround(threshold)).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, k);
+      expect(want.length).toBeGreaterThan(0);
+      expect(Array.from(topPairs(s, threshold, k))).toEqual(want);
+    }
+    // Zeros of both signs as the best scores: one run of ties, in index order.
+    const zeros = Float32Array.from({ length: 6000 }, (_, i) => (i % 5 === 0 ? (i % 2 === 0 ? -0 : 0) : -rand() - 0.01));
+    expect(Array.from(topPairs(zeros, -1, 50))).toEqual(Array.from({ length: 50 }, (_, i) => 5 * i));
+    expect(Array.from(topPairs(zeros.subarray(0, 100), -1, 5))).toEqual([0, 5, 10, 15, 20]);
+  });
+
+  it('handles k of 0, Infinity and a level above the keyed size limit', () => {
+    const s = Float32Array.from([0.3, 0.1, 0.3]);
+    expect(Array.from(topPairs(s, 0, 0))).toEqual([]);
+    expect(Array.from(topPairs(s, 0, Infinity))).toEqual([0, 2, 1]);
+    const big = new Float32Array(2 ** 21 + 5);
+    big[2 ** 21 + 3] = 0.9;
+    big[17] = 0.9;
+    big[40] = 0.5;
+    expect(Array.from(topPairs(big, 0, 2))).toEqual([17, 2 ** 21 + 3]);
   });
 });

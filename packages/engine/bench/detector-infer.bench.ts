@@ -1,0 +1,280 @@
+/**
+ * Where `detector.predict` of the stable-gain detectors spends its time on the wasm backend, per
+ * kernel and by part: eval-mode forward (backbone, FPN, head), decode (activations and box
+ * decoding), and post-processing (read-back, per-level top-k, class-aware NMS, mapping to the
+ * original image). Not a test.
+ *
+ * Run from the repository root (sources, no build needed):
+ *   node --import tsx packages/engine/bench/detector-infer.bench.ts [--detectors retinanet,fcos]
+ *        [--runs 7] [--top 15] [--thresholds 0,0.05] [--batch 8] [--size 128]
+ *   ... --timing-only   prints one JSON line per (detector, threshold) with the per-predict CPU and
+ *        wall times and nothing else (no kernel wrapping): for A/B runs of two trees alternated
+ *        by an outer script, since the machine is shared.
+ *
+ * Network: the `quick` stable-gain preset's (resnet10-mini, 32-channel FPN and head, 2 stacked
+ * convs, 10 classes, the registry's small-input priors), batch 8 of 128 px uniform noise from a
+ * fixed seed, initial weights of seed 0, as packages/cli/bench/speed.bench.ts's inference rows.
+ * At threshold 0 every level's top 1000 (prior, class) pairs reach NMS and 100 boxes per image are
+ * kept (the like-for-like case with torchvision); at 0.05 an untrained head passes few or none.
+ *
+ * Parts are process-CPU times (the machine is shared), as means over `runs` predicts after two
+ * warm-up ones. Kernel times count top-level kernel calls only. "JS" is a part's time minus its
+ * kernels' time. The post-processing breakdown times fpn's exported pieces separately on the same
+ * decoded levels (read-back of scores and boxes, topPairs, batchedNmsArray), medians of `runs`.
+ */
+import { register } from 'node:module';
+import { parseArgs } from 'node:util';
+import type { KernelConfig, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+
+register('./support/sources-resolve-hook.mjs', import.meta.url);
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-wasm');
+const { registerWasmTrainingKernels } = await import('@hpf/engine');
+const fpn = await import('@hpf/fpn');
+const { DETECTORS } = await import('../../cli/src/registry.js');
+const { median } = await import('./support/reference.js');
+
+const { values } = parseArgs({
+  options: {
+    detectors: { type: 'string', default: 'retinanet,fcos' },
+    runs: { type: 'string', default: '7' },
+    top: { type: 'string', default: '15' },
+    thresholds: { type: 'string', default: '0,0.05' },
+    batch: { type: 'string', default: '8' },
+    size: { type: 'string', default: '128' },
+    'timing-only': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const intArg = (name: string, min: number): number => {
+  const n = Number(values[name as keyof typeof values]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${String(values[name as keyof typeof values])}'`);
+  return n;
+};
+const runs = intArg('runs', 1);
+const top = intArg('top', 1);
+const batch = intArg('batch', 1);
+const size = intArg('size', 32);
+const thresholds = values.thresholds.split(',').map((s) => {
+  const t = Number(s);
+  if (s.trim() === '' || !Number.isFinite(t)) throw new Error(`--thresholds: '${s}' is not a number`);
+  return t;
+});
+
+registerWasmTrainingKernels();
+await tf.setBackend('wasm');
+
+const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 3) as Tensor4D;
+// A letterbox-free identity mapping, so predict also runs the mapping to original pixels.
+const metas = Array.from({ length: batch }, () => ({ originalSize: { width: size, height: size }, scale: [1, 1] as [number, number], offset: [0, 0] as [number, number], flipped: false }));
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+type Part = 'forward' | 'decode' | 'postprocess';
+interface Profile {
+  kernels: Map<string, number>;
+  calls: Map<string, number>;
+  partCpu: Record<Part, number>;
+  partKernels: Record<Part, number>;
+}
+let part: Part = 'forward';
+let profile: Profile | null = null;
+let depth = 0;
+const wrapped = new Map<KernelConfig, KernelConfig['kernelFunc']>();
+function wrapKernels(): void {
+  for (const kernel of tf.getKernelsForBackend('wasm')) {
+    const inner = kernel.kernelFunc;
+    wrapped.set(kernel, inner);
+    (kernel as { kernelFunc: typeof inner }).kernelFunc = (args) => {
+      depth++;
+      const start = cpuMs();
+      try {
+        return inner(args);
+      } finally {
+        depth--;
+        if (depth === 0 && profile !== null) {
+          const ms = cpuMs() - start;
+          const key = `${part}: ${kernel.kernelName}`;
+          profile.kernels.set(key, (profile.kernels.get(key) ?? 0) + ms);
+          profile.calls.set(key, (profile.calls.get(key) ?? 0) + 1);
+          profile.partKernels[part] += ms;
+        }
+      }
+    };
+  }
+}
+
+// The detectors' forward and decode are reached through their instances: the script measures
+// predict as callers run it, and only marks where one part ends and the next begins.
+interface Instrumentable {
+  model: { forward: (x: Tensor4D) => unknown };
+  decode: (...args: unknown[]) => Array<{ scores: Tensor3D; boxes: Tensor3D }>;
+  predict: (images: Tensor4D, imageMetas?: typeof metas) => Promise<Array<Array<{ box: number[]; score: number; label: number }>>>;
+  dispose(): void;
+}
+
+async function createDetector(name: string, scoreThreshold: number): Promise<Instrumentable> {
+  const entry = DETECTORS[name];
+  if (entry === undefined) throw new Error(`--detectors: unknown detector '${name}'`);
+  const factory = await entry.load();
+  return factory({
+    numClasses: 10,
+    hpf: false,
+    seed: 0,
+    backbone: 'resnet10-mini',
+    neckChannels: 32,
+    featChannels: 32,
+    stackedConvs: 2,
+    ...entry.smallInput,
+    ...(entry.scheduleOptions?.({ epochs: 5 }) ?? {}),
+    test: { scoreThreshold },
+  }) as unknown as Instrumentable;
+}
+
+async function timingOnly(name: string, threshold: number): Promise<void> {
+  const detector = await createDetector(name, threshold);
+  for (let w = 0; w < 2; w++) await detector.predict(images, metas);
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  let found = 0;
+  for (let r = 0; r < runs; r++) {
+    const c = cpuMs();
+    const w = performance.now();
+    const dets = await detector.predict(images, metas);
+    cpu.push(cpuMs() - c);
+    wall.push(performance.now() - w);
+    found = dets.reduce((n, d) => n + d.length, 0);
+  }
+  detector.dispose();
+  console.log(JSON.stringify({ detector: name, threshold, cpu, wall, medianCpu: median(cpu), medianWall: median(wall), detections: found }));
+}
+
+async function profileDetector(name: string, threshold: number): Promise<void> {
+  const detector = await createDetector(name, threshold);
+  let mark = 0;
+  const lap = (next: Part): void => {
+    const now = cpuMs();
+    if (profile !== null) profile.partCpu[part] += now - mark;
+    mark = now;
+    part = next;
+  };
+  const forward = detector.model.forward.bind(detector.model);
+  detector.model.forward = (x) => {
+    const out = forward(x);
+    lap('decode');
+    return out;
+  };
+  const decode = detector.decode.bind(detector);
+  detector.decode = (...args) => {
+    const levels = decode(...args);
+    lap('postprocess');
+    return levels;
+  };
+  const times: number[] = [];
+  let found = 0;
+  const run = async (): Promise<void> => {
+    const start = cpuMs();
+    mark = start;
+    part = 'forward';
+    const dets = await detector.predict(images, metas);
+    lap('forward');
+    times.push(cpuMs() - start);
+    found = dets.reduce((n, d) => n + d.length, 0);
+  };
+  await run();
+  await run();
+  const tensors = tf.memory().numTensors;
+  profile = { kernels: new Map(), calls: new Map(), partCpu: { forward: 0, decode: 0, postprocess: 0 }, partKernels: { forward: 0, decode: 0, postprocess: 0 } };
+  times.length = 0;
+  for (let i = 0; i < runs; i++) await run();
+  const p = profile;
+  profile = null;
+  if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} predicts`);
+  const mean = times.reduce((a, b) => a + b, 0) / runs;
+  const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
+  console.log(
+    `\n## ${name}, score threshold ${threshold}: predict ${mean.toFixed(1)} ms CPU (mean of ${runs}; median ${median(times).toFixed(1)}), batch ${batch} x ${size} px, ${found} detections in the last batch`,
+  );
+  console.log('\n| part | CPU ms | in kernels ms | JS ms | % of predict |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const ph of ['forward', 'decode', 'postprocess'] as const) {
+    const all = p.partCpu[ph] / runs;
+    const k = p.partKernels[ph] / runs;
+    console.log(`| ${ph} | ${all.toFixed(1)} | ${k.toFixed(1)} | ${(all - k).toFixed(1)} | ${pct(all)} |`);
+  }
+  const totalCalls = [...p.calls.values()].reduce((a, b) => a + b, 0) / runs;
+  console.log(`\n${totalCalls.toFixed(0)} top-level kernel calls per predict`);
+  console.log('\n| part: kernel | calls | ms per predict | % of predict |');
+  console.log('| --- | ---: | ---: | ---: |');
+  const sorted = [...p.kernels].sort((a, b) => b[1] - a[1]);
+  for (const [kernel, ms] of sorted.slice(0, top)) console.log(`| ${kernel} | ${(p.calls.get(kernel)! / runs).toFixed(0)} | ${(ms / runs).toFixed(2)} | ${pct(ms / runs)} |`);
+  const rest = sorted.slice(top).reduce((a, [, ms]) => a + ms, 0) / runs;
+  if (rest > 0) console.log(`| (${sorted.length - top} others) | | ${rest.toFixed(2)} | ${pct(rest)} |`);
+
+  // Post-processing pieces, timed alone on the last predict's decoded levels (kept alive here).
+  const kept = tf.tidy(() => {
+    const out = forward(images);
+    return decode(out, (detector as unknown as { priorsFor(o: unknown): unknown }).priorsFor(out), [size, size]);
+  });
+  await postprocessPieces(kept, threshold);
+  tf.dispose(kept.flatMap((l) => [l.scores, l.boxes]));
+  detector.dispose();
+}
+
+async function postprocessPieces(levels: Array<{ scores: Tensor3D; boxes: Tensor3D }>, threshold: number): Promise<void> {
+  const time = async (fn: () => unknown): Promise<number> => {
+    await fn();
+    const xs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const c = cpuMs();
+      await fn();
+      xs.push(cpuMs() - c);
+    }
+    return median(xs);
+  };
+  const read = await time(async () => {
+    for (const l of levels) await Promise.all([l.scores.data(), l.boxes.data()]);
+  });
+  const flat = await Promise.all(levels.map(async (l) => ({ scores: (await l.scores.data()) as Float32Array, boxes: (await l.boxes.data()) as Float32Array, n: l.scores.shape[1], c: l.scores.shape[2] })));
+  const topk = await time(() => {
+    for (let b = 0; b < batch; b++) {
+      for (const l of flat) fpn.topPairs(l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c), threshold, 1000);
+    }
+  });
+  // NMS input: each image's pooled per-level candidates, as post-processing builds them.
+  const candidates = Array.from({ length: batch }, (_, b) => {
+    const boxes: number[] = [];
+    const scores: number[] = [];
+    const labels: number[] = [];
+    for (const l of flat) {
+      const s = l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c);
+      for (const i of fpn.topPairs(s, threshold, 1000)) {
+        const prior = Math.floor(i / l.c);
+        scores.push(s[i]!);
+        labels.push(i % l.c);
+        boxes.push(...l.boxes.subarray((b * l.n + prior) * 4, (b * l.n + prior) * 4 + 4));
+      }
+    }
+    return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), labels: Int32Array.from(labels) };
+  });
+  const nms = await time(() => {
+    for (const c of candidates) fpn.batchedNmsArray(c.boxes, c.scores, c.labels, 0.5, 100);
+  });
+  const whole = await time(() => fpn.postprocessBatch(levels, { scoreThreshold: threshold }));
+  const n = candidates.reduce((s, c) => s + c.scores.length, 0) / batch;
+  console.log(`\npost-processing pieces (median CPU ms per batch of ${batch}; ${n.toFixed(0)} candidates per image reach NMS):`);
+  console.log(`read-back ${read.toFixed(2)}, topPairs ${topk.toFixed(2)}, batchedNmsArray ${nms.toFixed(2)}, postprocessBatch as a whole ${whole.toFixed(2)}`);
+}
+
+if (values['timing-only']) {
+  for (const name of values.detectors.split(',')) for (const t of thresholds) await timingOnly(name.trim(), t);
+} else {
+  wrapKernels();
+  for (const name of values.detectors.split(',')) for (const t of thresholds) await profileDetector(name.trim(), t);
+  for (const [kernel, inner] of wrapped) (kernel as { kernelFunc: typeof inner }).kernelFunc = inner;
+}
+images.dispose();
