@@ -454,9 +454,10 @@ export class ProgressiveFocus {
         return tf.tensor2d(column, [total, 1]);
       };
       const elementwise = work.loss(value);
-      // Summed level by level (each level's elements in their order, as the static loss on that
-      // level sums them) and then added: the same float32 sum as before the levels were fused.
-      const sums = sizes.length === 1 ? [tf.sum(elementwise)] : tf.split(elementwise, sizes, 0).map((part) => tf.sum(part));
+      // Per prior, then per level, then over levels: each level's sum is the static loss's
+      // (`sumLoss` on that level alone), and only the small [M] vector is split, not [M, C].
+      const perPrior = elementwise.rank === 2 ? tf.sum(elementwise, 1) : elementwise;
+      const sums = sizes.length === 1 ? [tf.sum(perPrior)] : tf.split(perPrior, sizes, 0).map((part) => tf.sum(part));
       const sum = sums.length === 1 ? sums[0]! : tf.addN(sums);
       if (reduction === 'sum') return sum;
       return tf.div(sum, avgFactor ?? elementwise.size);

@@ -35,9 +35,19 @@ export function checkReduceOptions(where: string, options: ReduceOptions): Requi
   return { reduction };
 }
 
+/**
+ * Sum of all elements of a [N] or [N, C] loss: per prior (over C) first, then over the priors. The
+ * gradient is the same as a flat sum's; the value is summed in an order that lets
+ * ProgressiveFocus add up several levels from one [sum N_l] vector of per-prior sums, exactly as
+ * this gives for each level alone. Call inside a tidy. @internal
+ */
+export function sumLoss(loss: tf.Tensor): tf.Scalar {
+  return (loss.rank === 2 ? tf.sum(tf.sum(loss, 1)) : tf.sum(loss)) as tf.Scalar;
+}
+
 /** Reduces an already weighted elementwise loss. Call inside a tidy. */
 export function reduceLoss(loss: tf.Tensor, reduction: Reduction, avgFactor: number | undefined): tf.Tensor {
   if (reduction === 'none') return loss;
-  if (reduction === 'sum') return tf.sum(loss);
-  return avgFactor === undefined ? tf.mean(loss) : tf.div(tf.sum(loss), avgFactor);
+  if (reduction === 'sum') return sumLoss(loss);
+  return avgFactor === undefined ? tf.mean(loss) : tf.div(sumLoss(loss), avgFactor);
 }
