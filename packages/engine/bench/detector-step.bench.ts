@@ -17,6 +17,13 @@
  * median CPU and wall time of each arm over `runs` steps per arm and the ratio B / A.
  * --compare groupnorm does the same for @hpf/fpn's GroupNorm: composed ops differentiated by
  * autodiff (A, the form before its custom gradient) versus the custom gradient (B).
+ * --compare batchnorm: training-mode BatchNorm2d as composed ops under autodiff (A, the form
+ * before src/nn/batch-norm.ts) versus its custom gradient (B).
+ * --compare convfuse: every Conv2d as conv, then bias add, per-channel scale/shift (an eval-mode
+ * BatchNorm) and ReLU as separate kernels (A, the form before) versus folded into one FusedConv2D
+ * where tfjs fuses (B). --compare norm-conv switches both at once.
+ * --predict (with --compare): the arms time `detector.predict` (eval-mode forward, decoding,
+ * post-processing; score threshold 0.05) instead of a training step.
  *
  * Per-kernel times count top-level kernel calls only (an engine composite kernel includes the wasm
  * kernels it calls); "JS outside kernels" is the phase's wall time minus its kernels' time (tape
@@ -26,7 +33,7 @@
  */
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
-import type { KernelConfig, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelConfig, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 
 register('./support/sources-resolve-hook.mjs', import.meta.url);
 
@@ -47,6 +54,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '128' },
     shapes: { type: 'boolean', default: false },
     compare: { type: 'string' },
+    predict: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -263,18 +271,96 @@ async function groupNormArms(): Promise<[Arm, Arm]> {
   ];
 }
 
+/** Training-mode BatchNorm2d as @hpf/fpn composed it before its custom gradient (arm A). */
+async function batchNormArms(): Promise<[Arm, Arm]> {
+  const { BatchNorm2d } = await import('@hpf/fpn');
+  const custom = BatchNorm2d.prototype.forward;
+  function composed(this: InstanceType<typeof BatchNorm2d>, x: Tensor4D): Tensor4D {
+    if (!this.usesBatchStats) return custom.call(this, x);
+    const count = x.shape[0] * x.shape[1] * x.shape[2];
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const m = this.momentum;
+      tf.tidy(() => {
+        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(tf.mul(variance, count / (count - 1)), m)));
+      });
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
+      return tf.add(tf.mul(normed, this.weight), this.bias) as Tensor4D;
+    });
+  }
+  return [
+    { name: 'BatchNorm2d composed (autodiff)', apply: () => (BatchNorm2d.prototype.forward = composed) },
+    { name: 'BatchNorm2d custom gradient', apply: () => (BatchNorm2d.prototype.forward = custom) },
+  ];
+}
+
+/** Conv2d with its bias, a folded scale/shift and ReLU as separate kernels (arm A). */
+async function convFuseArms(): Promise<[Arm, Arm]> {
+  const { Conv2d } = await import('@hpf/fpn');
+  const fused = Conv2d.prototype.forwardFused;
+  type Options = Parameters<typeof fused>[1];
+  function separate(this: InstanceType<typeof Conv2d>, x: Tensor4D, options: Options = {}): Tensor4D {
+    return tf.tidy(() => {
+      const [ph, pw] = this.padding;
+      const pad = ph === pw ? ph : ([[0, 0], [ph, ph], [pw, pw], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
+      let y: Tensor = tf.conv2d(x, this.weight as Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+      if (this.bias !== null) y = tf.add(y, this.bias);
+      if (options.scale !== undefined) y = tf.mul(y, options.scale);
+      if (options.shift !== undefined) y = tf.add(y, options.shift);
+      return (options.relu === true ? tf.relu(y) : y) as Tensor4D;
+    });
+  }
+  const folded = Conv2d.prototype.forwardFoldedBatchNorm;
+  function unfolded(this: InstanceType<typeof Conv2d>, x: Tensor4D, norm: Parameters<typeof folded>[1], relu: boolean): Tensor4D {
+    return tf.tidy(() => separate.call(this, x, { ...norm.scaleShift(), relu }));
+  }
+  return [
+    {
+      name: 'Conv2d bias/scale/shift/ReLU as separate kernels',
+      apply: () => {
+        Conv2d.prototype.forwardFused = separate;
+        Conv2d.prototype.forwardFoldedBatchNorm = unfolded;
+      },
+    },
+    {
+      name: 'Conv2d folded into FusedConv2D',
+      apply: () => {
+        Conv2d.prototype.forwardFused = fused;
+        Conv2d.prototype.forwardFoldedBatchNorm = folded;
+      },
+    },
+  ];
+}
+
 async function armsFor(spec: string): Promise<[Arm, Arm]> {
   if (spec === 'groupnorm') return groupNormArms();
+  if (spec === 'batchnorm') return batchNormArms();
+  if (spec === 'convfuse') return convFuseArms();
+  if (spec === 'norm-conv') {
+    const [bnA, bnB] = await batchNormArms();
+    const [convA, convB] = await convFuseArms();
+    return [
+      { name: `${bnA.name}; ${convA.name}`, apply: () => (bnA.apply(), convA.apply()) },
+      { name: `${bnB.name}; ${convB.name}`, apply: () => (bnB.apply(), convB.apply()) },
+    ];
+  }
   const [kind, list] = spec.split(':');
   if (kind === 'kernels' && list !== undefined && list !== '') return kernelArms(list.split(','));
-  throw new Error(`--compare: expected 'kernels:<Name>,<Name>...' or 'groupnorm', got '${spec}'`);
+  throw new Error(`--compare: expected 'kernels:<Name>,<Name>...', 'groupnorm', 'batchnorm', 'convfuse' or 'norm-conv', got '${spec}'`);
 }
 
 async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
   const detector = await createDetector(name);
   const variables = detector.trainableVariables();
   const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
-  const step = (): [number, number] => {
+  const predict = async (): Promise<[number, number]> => {
+    const wall = performance.now();
+    const cpu = cpuMs();
+    await detector.predict(images);
+    return [cpuMs() - cpu, performance.now() - wall];
+  };
+  const train = async (): Promise<[number, number]> => {
     const wall = performance.now();
     const cpu = cpuMs();
     trainStep({
@@ -290,13 +376,17 @@ async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
     });
     return [cpuMs() - cpu, performance.now() - wall];
   };
+  const step = values.predict ? predict : train;
+  // Counted after the warm-up steps, which create the optimizer's momentum buffers.
+  let tensors = 0;
   const cpuTimes: number[][] = [[], []];
   const wallTimes: number[][] = [[], []];
   for (let i = 0; i < runs + 2; i++) {
+    if (i === 2) tensors = tf.memory().numTensors;
     // Alternate which arm goes first, so neither always follows the other's heap state.
     for (const a of i % 2 === 0 ? [0, 1] : [1, 0]) {
       arms[a]!.apply();
-      const [cpu, wall] = step();
+      const [cpu, wall] = await step();
       if (i >= 2) {
         cpuTimes[a]!.push(cpu);
         wallTimes[a]!.push(wall);
@@ -304,6 +394,7 @@ async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
     }
   }
   arms[1].apply();
+  if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over the compared steps`);
   const [a, b] = cpuTimes.map(median) as [number, number];
   const [wa, wb] = wallTimes.map(median) as [number, number];
   console.log(`| ${name} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b / a).toFixed(3)} | ${wa.toFixed(0)} | ${wb.toFixed(0)} | ${(wb / wa).toFixed(3)} |`);
@@ -313,7 +404,8 @@ async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
 
 if (values.compare !== undefined) {
   const arms = await armsFor(values.compare);
-  console.log(`A: ${arms[0].name}; B: ${arms[1].name}; median of ${runs} steps per arm, interleaved`);
+  const what = values.predict ? 'predicts' : 'training steps';
+  console.log(`A: ${arms[0].name}; B: ${arms[1].name}; median of ${runs} ${what} per arm, interleaved`);
   console.log('\n| detector | A CPU ms | B CPU ms | B / A CPU | A wall ms | B wall ms | B / A wall |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const name of values.detectors.split(',')) await compareDetector(name.trim(), arms);

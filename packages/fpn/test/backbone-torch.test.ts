@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { BasicBlock, Bottleneck, createFpn, createRng, loadStateDict, type AnyModule, type ExtraConvSource } from '../src/index.js';
 
 interface T {
@@ -22,11 +23,19 @@ interface FpnCase {
   inputs: T[];
   outputs: T[];
 }
+interface GradCase {
+  state: Record<string, T>;
+  input: T;
+  probe: T;
+  grads: Record<string, T>;
+  inputGrad: T;
+}
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/model/torch_blocks.json', import.meta.url), 'utf8')) as {
   basic: BlockCase;
   bottleneck: BlockCase;
   fpnOnOutput: FpnCase;
   fpnOnInput: FpnCase;
+  basicGrad: GradCase;
 };
 
 beforeAll(async () => {
@@ -72,6 +81,28 @@ describe('ResNet blocks vs torchvision', () => {
       block.dispose();
     });
   }
+});
+
+describe('ResNet block gradients vs torch autograd', () => {
+  it('basic block in training mode (batch statistics): every parameter and the input', async () => {
+    const c = fixture.basicGrad;
+    const block = new BasicBlock(createRng(0), { type: 'bn' }, 4, 6, 2);
+    load(block, c.state);
+    block.train();
+    const x = tensor(c.input) as tf.Tensor4D;
+    const probe = tensor(c.probe);
+    const params = new Map(block.namedParameters());
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(block.forward(x), probe)) as tf.Scalar, [...params.values()]);
+    expect(Object.keys(c.grads).sort()).toEqual([...params.keys()].sort());
+    for (const [name, expected] of Object.entries(c.grads)) {
+      const scale = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(await maxDiff(grads[params.get(name)!.name]!, expected), name).toBeLessThan(1e-4 * Math.max(1, scale));
+    }
+    const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(block.forward(xi as tf.Tensor4D), probe)))(x);
+    expect(await maxDiff(dx, c.inputGrad)).toBeLessThan(1e-4);
+    tf.dispose([x, probe, value, dx, ...Object.values(grads)]);
+    block.dispose();
+  });
 });
 
 /** torchvision FPN names -> ours (mmdet's). */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module, Sequential } from '../nn/module.js';
 import { BatchNorm2d, Conv2d, GroupNorm, maxPool2d } from '../nn/layers.js';
-import { createNorm, type NormConfig } from '../nn/conv_module.js';
+import { convNormAct, createNorm, type NormConfig } from '../nn/conv_module.js';
 import type { WeightInit } from '../nn/init.js';
 import type { RngLike } from '../nn/rng.js';
 
@@ -32,6 +32,10 @@ function normName(norm: NormConfig, index: number | ''): string {
 class Downsample extends Sequential<tf.Tensor4D> {
   constructor(rng: RngLike, norm: NormConfig, inChannels: number, outChannels: number, stride: number) {
     super([conv(rng, inChannels, outChannels, 1, stride), createNorm(norm, outChannels)]);
+  }
+
+  override forward(x: tf.Tensor4D): tf.Tensor4D {
+    return convNormAct(this.at(0) as Conv2d, this.at(1) as Norm, x, false);
   }
 }
 
@@ -65,8 +69,8 @@ export class BasicBlock extends Module<tf.Tensor4D, tf.Tensor4D> implements Resi
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.norm1.forward(this.conv1.forward(x)));
-      y = this.norm2.forward(this.conv2.forward(y));
+      let y = convNormAct(this.conv1, this.norm1, x, true);
+      y = convNormAct(this.conv2, this.norm2, y, false);
       const identity = this.downsample === null ? x : this.downsample.forward(x);
       return tf.relu(tf.add(y, identity) as tf.Tensor4D);
     });
@@ -103,9 +107,9 @@ export class Bottleneck extends Module<tf.Tensor4D, tf.Tensor4D> implements Resi
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.norm1.forward(this.conv1.forward(x)));
-      y = tf.relu(this.norm2.forward(this.conv2.forward(y)));
-      y = this.norm3.forward(this.conv3.forward(y));
+      let y = convNormAct(this.conv1, this.norm1, x, true);
+      y = convNormAct(this.conv2, this.norm2, y, true);
+      y = convNormAct(this.conv3, this.norm3, y, false);
       const identity = this.downsample === null ? x : this.downsample.forward(x);
       return tf.relu(tf.add(y, identity) as tf.Tensor4D);
     });
@@ -213,7 +217,7 @@ export class ResNet extends Module<tf.Tensor4D, BackboneFeatures> {
       throw new Error(`ResNet: expected NHWC images with ${this.config.inChannels} channels, got shape [${images.shape.join(', ')}]`);
     }
     return tf.tidy(() => {
-      let x = tf.relu(this.norm1.forward(this.conv1.forward(images)));
+      let x = convNormAct(this.conv1, this.norm1, images, true);
       x = maxPool2d(x, 3, 2, 1);
       const outs: tf.Tensor4D[] = [];
       for (const stage of this.stages) {

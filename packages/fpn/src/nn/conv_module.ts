@@ -50,10 +50,22 @@ export class ConvModule extends Module<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      let y = this.conv.forward(x);
-      if (this.norm !== null) y = this.norm.forward(y);
-      return this.withRelu ? tf.relu(y) : y;
-    });
+    return convNormAct(this.conv, this.norm, x, this.withRelu);
   }
+}
+
+/**
+ * conv -> norm -> optional ReLU with as few kernels as tfjs allows: without a norm, the conv's bias
+ * and ReLU go into its FusedConv2D; an eval-mode (or frozen) BatchNorm is a per-channel affine map
+ * of the conv's output, so it is folded into the filter and bias (w' = w * scale,
+ * b' = b * scale + shift) and the three layers become one kernel. A BatchNorm using batch
+ * statistics, or a GroupNorm, runs on the conv's output.
+ */
+export function convNormAct(conv: Conv2d, norm: BatchNorm2d | GroupNorm | null, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+  return tf.tidy(() => {
+    if (norm === null) return conv.forwardFused(x, { relu });
+    if (norm instanceof BatchNorm2d && !norm.usesBatchStats) return conv.forwardFoldedBatchNorm(x, norm, relu);
+    const y = norm.forward(conv.forward(x));
+    return relu ? tf.relu(y) : y;
+  });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
+import { batchNormScaleShift, batchNormTrain } from './batch-norm.js';
 import { initBias, initWeight, type BiasInit, type WeightInit } from './init.js';
 import { asRng, type RngLike } from './rng.js';
 import { checkOptionKeys, checkNonNegativeInt, checkPositiveInt } from './options.js';
@@ -49,6 +50,8 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
   readonly dilation: [number, number];
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
+  /** forwardFoldedBatchNorm's folded filter and bias, with the dataIds they were computed from. */
+  private foldCache: { sources: unknown[]; filter: tf.Tensor4D; bias: tf.Tensor1D } | null = null;
 
   constructor(options: Conv2dOptions) {
     super();
@@ -74,16 +77,103 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    return this.forwardFused(x);
+  }
+
+  /**
+   * The conv, then an optional per-output-channel affine map and ReLU:
+   * y = relu?((conv(x, weight) + bias) * scale + shift), computed as
+   * relu?(conv(x, weight * scale) + (bias * scale + shift)). With a bias, a shift or a ReLU this is
+   * one FusedConv2D kernel (bias add and ReLU inside the conv's output loop) where tfjs fuses:
+   * always outside gradient recording, and for linear output inside it too (tfjs fuses ReLU only
+   * when no gradient is recorded, and supports dilation > 1 in no fused gradient). `scale` and
+   * `shift` are how an eval-mode BatchNorm is folded into its conv (BatchNorm2d.scaleShift()).
+   */
+  forwardFused(x: tf.Tensor4D, options: { scale?: tf.Tensor1D; shift?: tf.Tensor1D; relu?: boolean } = {}): tf.Tensor4D {
     if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
       throw new Error(`Conv2d: expected NHWC input with ${this.inChannels} channels, got shape [${x.shape.join(', ')}]`);
     }
+    const { scale, shift, relu: withRelu = false } = options;
+    for (const [name, t] of [['scale', scale], ['shift', shift]] as const) {
+      if (t !== undefined && (t.rank !== 1 || t.shape[0] !== this.outChannels)) {
+        throw new Error(`Conv2d: option '${name}' must have shape [${this.outChannels}], got [${t.shape.join(', ')}]`);
+      }
+    }
     return tf.tidy(() => {
-      const [ph, pw] = this.padding;
-      // A scalar pad is torch's symmetric padding; tf's 'same' would pad asymmetrically for stride 2.
-      const pad: number | ExplicitPadding = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
-      const y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
-      return this.bias === null ? y : tf.add(y, this.bias);
+      const { filter, bias } = this.foldAffine(scale, shift);
+      return this.convolve(x, filter, bias, withRelu);
     });
+  }
+
+  /**
+   * conv -> eval-mode (or frozen) `norm` -> optional ReLU as one FusedConv2D, with the BatchNorm
+   * folded into the filter and bias. While a gradient is recorded the fold is recomputed each call
+   * (differentiable in every parameter). Otherwise (inference) the folded filter and bias are kept
+   * and reused until one of the six variables is reassigned: a fresh filter tensor per call would
+   * make wasm's XNNPACK re-pack its weights each time, which measured slower than not folding.
+   */
+  forwardFoldedBatchNorm(x: tf.Tensor4D, norm: BatchNorm2d, relu: boolean): tf.Tensor4D {
+    if (norm.usesBatchStats) throw new Error('Conv2d: cannot fold a BatchNorm2d that uses batch statistics (training mode, not frozen)');
+    if (norm.numFeatures !== this.outChannels) {
+      throw new Error(`Conv2d: cannot fold a BatchNorm2d of ${norm.numFeatures} features into a conv of ${this.outChannels} output channels`);
+    }
+    if (tf.engine().state.gradientDepth > 0) {
+      return tf.tidy(() => {
+        const { scale, shift } = norm.scaleShift();
+        return this.forwardFused(x, { scale, shift, relu });
+      });
+    }
+    const sources = [this.weight, this.bias, norm.weight, norm.bias, norm.runningMean, norm.runningVar].map((v) => v?.dataId ?? null);
+    let cache = this.foldCache;
+    if (cache === null || cache.sources.some((id, i) => id !== sources[i])) {
+      this.disposeFoldCache();
+      const folded = tf.tidy(() => {
+        const { scale, shift } = norm.scaleShift();
+        const { filter, bias } = this.foldAffine(scale, shift);
+        return { filter, bias: bias! };
+      });
+      cache = { sources, filter: tf.keep(folded.filter), bias: tf.keep(folded.bias) };
+      this.foldCache = cache;
+    }
+    if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
+      throw new Error(`Conv2d: expected NHWC input with ${this.inChannels} channels, got shape [${x.shape.join(', ')}]`);
+    }
+    const { filter, bias } = cache;
+    return tf.tidy(() => this.convolve(x, filter, bias, relu));
+  }
+
+  override dispose(): void {
+    this.disposeFoldCache();
+    super.dispose();
+  }
+
+  private disposeFoldCache(): void {
+    if (this.foldCache === null) return;
+    tf.dispose([this.foldCache.filter, this.foldCache.bias]);
+    this.foldCache = null;
+  }
+
+  /** Filter and bias of conv-then-(y * scale + shift). */
+  private foldAffine(scale: tf.Tensor1D | undefined, shift: tf.Tensor1D | undefined): { filter: tf.Tensor4D; bias: tf.Tensor1D | null } {
+    // HWIO: the output channel is the last axis, so scale broadcasts over it.
+    const filter = (scale === undefined ? this.weight : tf.mul(this.weight, scale)) as tf.Tensor4D;
+    let bias: tf.Tensor1D | null = this.bias as tf.Tensor1D | null;
+    if (bias !== null && scale !== undefined) bias = tf.mul(bias, scale) as tf.Tensor1D;
+    if (shift !== undefined) bias = bias === null ? shift : (tf.add(bias, shift) as tf.Tensor1D);
+    return { filter, bias };
+  }
+
+  private convolve(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | null, relu: boolean): tf.Tensor4D {
+    const [ph, pw] = this.padding;
+    // A scalar pad is torch's symmetric padding; tf's 'same' would pad asymmetrically for stride 2.
+    const pad: number | ExplicitPadding = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+    if (bias === null && !relu) return tf.conv2d(x, filter, this.stride, pad, 'NHWC', this.dilation);
+    if (this.dilation[0] > 1 || this.dilation[1] > 1) {
+      const y = tf.conv2d(x, filter, this.stride, pad, 'NHWC', this.dilation);
+      const biased = (bias === null ? y : tf.add(y, bias)) as tf.Tensor4D;
+      return relu ? tf.relu(biased) : biased;
+    }
+    return tf.fused.conv2d({ x, filter, strides: this.stride, pad, dataFormat: 'NHWC', bias: bias ?? undefined, activation: relu ? 'relu' : 'linear' });
   }
 }
 
@@ -138,9 +228,10 @@ export class BatchNorm2d extends Module<tf.Tensor4D, tf.Tensor4D> {
       throw new Error(`BatchNorm2d: expected NHWC input with ${this.numFeatures} channels, got shape [${x.shape.join(', ')}]`);
     }
     if (!this.usesBatchStats) {
+      // Two full-size kernels (multiply, add). wasm's one-kernel FusedBatchNorm divides by a square
+      // root per element and measured 1.6x slower than the pair on the backbone's maps.
       return tf.tidy(() => {
-        const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.eps)));
-        const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+        const { scale, shift } = this.scaleShift();
         return tf.add(tf.mul(x, scale), shift);
       });
     }
@@ -148,12 +239,17 @@ export class BatchNorm2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     if (count < 2) {
       throw new Error(`BatchNorm2d: training needs more than 1 value per channel, got input shape [${x.shape.join(', ')}]`);
     }
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      this.updateRunningStats(mean, variance, count);
-      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight), this.bias);
-    });
+    return batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps, ({ mean, variance }) =>
+      this.updateRunningStats(mean, variance, count),
+    );
+  }
+
+  /**
+   * The eval-mode normalisation as a per-channel affine map (y = x * scale + shift), from the
+   * running stats; differentiable in weight and bias. Also what a conv folds in for inference.
+   */
+  scaleShift(): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+    return batchNormScaleShift(this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.runningMean as tf.Tensor1D, this.runningVar as tf.Tensor1D, this.eps);
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
