@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectionsToArray, postprocessArrays, postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
+import { detectionsToArray, indicesByScore, postprocessArrays, postprocessBatch, postprocessImage, selectDetections, topPairs, type Detection } from '../src/index.js';
 import { bruteForceNms, randomBoxes, rng, type Box64 } from './fixtures/geometry/reference.js';
 
 beforeAll(async () => {
@@ -228,3 +228,18 @@ describe('topPairs', () => {
     expect(Array.from(topPairs(big, 0, 2))).toEqual([17, 2 ** 21 + 3]);
   });
 });
+
+describe('indicesByScore', () => {
+  it('orders by descending score, lower index first on ties and between -0 and +0, NaN last', () => {
+    const s = Float32Array.from([0.5, Number.NaN, -0, 2, 0.5, 0, -3, Number.NaN, 2]);
+    expect(Array.from(indicesByScore(s))).toEqual([3, 8, 0, 4, 2, 5, 6, 1, 7]);
+  });
+
+  it('equals a comparator sort on 20000 scores with ties', () => {
+    const rand = rng(10);
+    const s = Float32Array.from({ length: 20000 }, () => Math.round((rand() - 0.3) * 300) / 100);
+    const want = Array.from(s.keys()).sort((a, b) => s[b]! - s[a]! || a - b);
+    expect(Array.from(indicesByScore(s))).toEqual(want);
+  });
+});
+

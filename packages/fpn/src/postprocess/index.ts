@@ -1,5 +1,6 @@
 export { batchedNms, batchedNmsSync } from './batched-nms.js';
 export { batchedNmsArray } from './nms-array.js';
+export { topPairs, indicesByScore } from './score-order.js';
 export {
   selectDetections,
   detectionsToArray,
@@ -7,7 +8,6 @@ export {
   postprocessBatch,
   postprocessArrays,
   resolvePostprocessOptions,
-  topPairs,
   type LevelDetections,
   type LevelArrays,
   type DetectionArrays,

@@ -1,8 +1,10 @@
+import { indicesByScore } from './score-order.js';
+
 /**
  * Class-aware greedy NMS on plain arrays: boxes (K * 4, x1 y1 x2 y2), scores (K), labels (K).
  * Same semantics as {@link batchedNms}: visit boxes by descending score (lower index first on
- * ties), keep a box unless a kept box of the same label overlaps it with IoU >= iouThreshold,
- * stop at maxOutputSize. Returns kept indices in visiting order.
+ * ties; NaN scores last), keep a box unless a kept box of the same label overlaps it with
+ * IoU >= iouThreshold, stop at maxOutputSize. Returns kept indices in visiting order.
  *
  * Why a second implementation: post-processing already holds its candidates on the CPU, and
  * tfjs's NMS compares each candidate with every kept box of every class through per-call
@@ -23,7 +25,7 @@ export function batchedNmsArray(
   if (!(iouThreshold >= 0 && iouThreshold <= 1)) throw new Error(`${where}: iouThreshold must be in [0, 1], got ${iouThreshold}`);
   if (!(Number.isInteger(maxOutputSize) && maxOutputSize >= 0)) throw new Error(`${where}: maxOutputSize must be a non-negative integer, got ${maxOutputSize}`);
 
-  const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const order = indicesByScore(scores);
   const keptByLabel = new Map<number, number[]>();
   const kept: number[] = [];
   for (const i of order) {
