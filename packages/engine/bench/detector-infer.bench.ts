@@ -9,7 +9,8 @@
  *        [--runs 7] [--top 15] [--thresholds 0,0.05] [--batch 8] [--size 128]
  *   ... --timing-only   prints one JSON line per (detector, threshold) with the per-predict CPU and
  *        wall times and nothing else (no kernel wrapping): for A/B runs of two trees alternated
- *        by an outer script, since the machine is shared.
+ *        by an outer script, since the machine is shared. --dump <file> also writes the detections
+ *        of each (detector, threshold) to a JSON file, to check that two trees agree.
  *
  * Network: the `quick` stable-gain preset's (resnet10-mini, 32-channel FPN and head, 2 stacked
  * convs, 10 classes, the registry's small-input priors), batch 8 of 128 px uniform noise from a
@@ -20,8 +21,10 @@
  * Parts are process-CPU times (the machine is shared), as means over `runs` predicts after two
  * warm-up ones. Kernel times count top-level kernel calls only. "JS" is a part's time minus its
  * kernels' time. The post-processing breakdown times fpn's exported pieces separately on the same
- * decoded levels (read-back of scores and boxes, topPairs, batchedNmsArray), medians of `runs`.
+ * decoded levels (read-back, topPairs, the boxes of the picked priors, batchedNmsArray), medians
+ * of `runs`.
  */
+import { writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { KernelConfig, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     size: { type: 'string', default: '128' },
     'timing-only': { type: 'boolean', default: false },
+    dump: { type: 'string' },
   },
   strict: true,
 });
@@ -112,7 +116,7 @@ function wrapKernels(): void {
 // predict as callers run it, and only marks where one part ends and the next begins.
 interface Instrumentable {
   model: { forward: (x: Tensor4D) => unknown };
-  decode: (...args: unknown[]) => Array<{ scores: Tensor3D; boxes: Tensor3D }>;
+  decode: (...args: unknown[]) => Level[];
   predict: (images: Tensor4D, imageMetas?: typeof metas) => Promise<Array<Array<{ box: number[]; score: number; label: number }>>>;
   dispose(): void;
 }
@@ -141,6 +145,7 @@ async function timingOnly(name: string, threshold: number): Promise<void> {
   const cpu: number[] = [];
   const wall: number[] = [];
   let found = 0;
+  let last: unknown = null;
   for (let r = 0; r < runs; r++) {
     const c = cpuMs();
     const w = performance.now();
@@ -148,8 +153,10 @@ async function timingOnly(name: string, threshold: number): Promise<void> {
     cpu.push(cpuMs() - c);
     wall.push(performance.now() - w);
     found = dets.reduce((n, d) => n + d.length, 0);
+    last = dets;
   }
   detector.dispose();
+  dumped[`${name} ${threshold}`] = last;
   console.log(JSON.stringify({ detector: name, threshold, cpu, wall, medianCpu: median(cpu), medianWall: median(wall), detections: found }));
 }
 
@@ -216,16 +223,21 @@ async function profileDetector(name: string, threshold: number): Promise<void> {
   if (rest > 0) console.log(`| (${sorted.length - top} others) | | ${rest.toFixed(2)} | ${pct(rest)} |`);
 
   // Post-processing pieces, timed alone on the last predict's decoded levels (kept alive here).
-  const kept = tf.tidy(() => {
+  let kept: Level[] = [];
+  tf.tidy(() => {
     const out = forward(images);
-    return decode(out, (detector as unknown as { priorsFor(o: unknown): unknown }).priorsFor(out), [size, size]);
+    kept = decode(out, (detector as unknown as { priorsFor(o: unknown): unknown }).priorsFor(out), [size, size]);
+    return kept.flatMap(levelTensors);
   });
   await postprocessPieces(kept, threshold);
-  tf.dispose(kept.flatMap((l) => [l.scores, l.boxes]));
+  tf.dispose(kept.flatMap(levelTensors));
   detector.dispose();
 }
 
-async function postprocessPieces(levels: Array<{ scores: Tensor3D; boxes: Tensor3D }>, threshold: number): Promise<void> {
+type Level = { scores: Tensor3D; boxes: Tensor3D } | { scores: Tensor3D; regression: Tensor3D; decodeBox: (r: Float32Array, b: number, p: number, out: Float32Array, o: number) => void };
+const levelTensors = (l: Level): Tensor3D[] => ('boxes' in l ? [l.scores, l.boxes] : [l.scores, l.regression]);
+
+async function postprocessPieces(levels: Level[], threshold: number): Promise<void> {
   const time = async (fn: () => unknown): Promise<number> => {
     await fn();
     const xs: number[] = [];
@@ -236,42 +248,51 @@ async function postprocessPieces(levels: Array<{ scores: Tensor3D; boxes: Tensor
     }
     return median(xs);
   };
-  const read = await time(async () => {
-    for (const l of levels) await Promise.all([l.scores.data(), l.boxes.data()]);
-  });
-  const flat = await Promise.all(levels.map(async (l) => ({ scores: (await l.scores.data()) as Float32Array, boxes: (await l.boxes.data()) as Float32Array, n: l.scores.shape[1], c: l.scores.shape[2] })));
+  const read = await time(() => Promise.all(levels.flatMap(levelTensors).map((t) => t.data())));
+  const flat = await Promise.all(
+    levels.map(async (l) => {
+      const [scores, second] = (await Promise.all(levelTensors(l).map((t) => t.data()))) as [Float32Array, Float32Array];
+      const n = l.scores.shape[1];
+      const boxOf = 'boxes' in l ? (b: number, p: number, out: Float32Array, o: number) => out.set(second.subarray(4 * (b * n + p), 4 * (b * n + p) + 4), o) : (b: number, p: number, out: Float32Array, o: number) => l.decodeBox(second, b, p, out, o);
+      return { scores, boxOf, n, c: l.scores.shape[2] };
+    }),
+  );
+  const picks = (b: number) => flat.map((l) => fpn.topPairs(l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c), threshold, 1000));
   const topk = await time(() => {
-    for (let b = 0; b < batch; b++) {
-      for (const l of flat) fpn.topPairs(l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c), threshold, 1000);
-    }
+    for (let b = 0; b < batch; b++) picks(b);
+  });
+  const picked = Array.from({ length: batch }, (_, b) => picks(b));
+  const boxOut = new Float32Array(4);
+  const boxes = await time(() => {
+    for (let b = 0; b < batch; b++) flat.forEach((l, i) => picked[b]![i]!.forEach((f) => l.boxOf(b, Math.floor(f / l.c), boxOut, 0)));
   });
   // NMS input: each image's pooled per-level candidates, as post-processing builds them.
   const candidates = Array.from({ length: batch }, (_, b) => {
-    const boxes: number[] = [];
-    const scores: number[] = [];
-    const labels: number[] = [];
-    for (const l of flat) {
-      const s = l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c);
-      for (const i of fpn.topPairs(s, threshold, 1000)) {
-        const prior = Math.floor(i / l.c);
-        scores.push(s[i]!);
-        labels.push(i % l.c);
-        boxes.push(...l.boxes.subarray((b * l.n + prior) * 4, (b * l.n + prior) * 4 + 4));
+    const count = picked[b]!.reduce((s, p) => s + p.length, 0);
+    const out = { boxes: new Float32Array(4 * count), scores: new Float32Array(count), labels: new Int32Array(count) };
+    let at = 0;
+    flat.forEach((l, i) => {
+      for (const f of picked[b]![i]!) {
+        out.scores[at] = l.scores[b * l.n * l.c + f]!;
+        out.labels[at] = f % l.c;
+        l.boxOf(b, Math.floor(f / l.c), out.boxes, 4 * at++);
       }
-    }
-    return { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), labels: Int32Array.from(labels) };
+    });
+    return out;
   });
   const nms = await time(() => {
     for (const c of candidates) fpn.batchedNmsArray(c.boxes, c.scores, c.labels, 0.5, 100);
   });
-  const whole = await time(() => fpn.postprocessBatch(levels, { scoreThreshold: threshold }));
+  const whole = await time(() => fpn.finishDetections(levels, undefined, { scoreThreshold: threshold }));
   const n = candidates.reduce((s, c) => s + c.scores.length, 0) / batch;
   console.log(`\npost-processing pieces (median CPU ms per batch of ${batch}; ${n.toFixed(0)} candidates per image reach NMS):`);
-  console.log(`read-back ${read.toFixed(2)}, topPairs ${topk.toFixed(2)}, batchedNmsArray ${nms.toFixed(2)}, postprocessBatch as a whole ${whole.toFixed(2)}`);
+  console.log(`read-back ${read.toFixed(2)}, topPairs ${topk.toFixed(2)}, boxes of the picked priors ${boxes.toFixed(2)}, batchedNmsArray ${nms.toFixed(2)}, finishDetections as a whole ${whole.toFixed(2)}`);
 }
 
+const dumped: Record<string, unknown> = {};
 if (values['timing-only']) {
   for (const name of values.detectors.split(',')) for (const t of thresholds) await timingOnly(name.trim(), t);
+  if (values.dump !== undefined) writeFileSync(values.dump, JSON.stringify(dumped));
 } else {
   wrapKernels();
   for (const name of values.detectors.split(',')) for (const t of thresholds) await profileDetector(name.trim(), t);

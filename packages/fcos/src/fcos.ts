@@ -5,8 +5,9 @@ import {
   createPointGenerator,
   DenseDetector,
   DistanceCoder,
+  distanceBoxDecoder,
   resolveDetectorOptions,
-  type DecodedLevel,
+  type DeferredLevel,
   type DenseDefaults,
   type DenseDetectorOptions,
   type DenseHeadOutput,
@@ -123,16 +124,25 @@ export class FcosDetector extends DenseDetector<FcosConfig> {
     }
   }
 
-  /** Scores sigmoid(cls) * sigmoid(centerness); boxes from ReLU(distances) * stride around each point, clipped. */
-  protected decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DecodedLevel[] {
+  /**
+   * Scores sigmoid(cls) * sigmoid(centerness); boxes from ReLU(distances) * stride around each
+   * point, clipped: `this.coder.decode`'s arithmetic, on the CPU for the top-k points only.
+   */
+  protected decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DeferredLevel[] {
     const numClasses = this.config.numClasses;
     return out.cls.map((cls, l) => {
       const [n, h, w] = cls.shape;
       const m = h * w;
-      const scores = tf.mul(tf.sigmoid(tf.reshape(cls, [n, m, numClasses])), tf.sigmoid(tf.reshape(out.centerness[l]!, [n, m, 1])));
-      const distances = tf.reshape(tf.relu(out.reg[l]!), [n, m, 4]);
-      const boxes = this.coder.decode(priors.levels[l]!, distances, { stride: this.config.strides[l]!, maxShape: imageSize });
-      return { scores: scores as tf.Tensor3D, boxes: boxes as tf.Tensor3D };
+      const scores = tf.mul(tf.sigmoid(tf.reshape(cls, [n, m, numClasses])), tf.sigmoid(tf.reshape(out.centerness[l]!, [n, m, 1]))) as tf.Tensor3D;
+      const regression = tf.reshape(tf.relu(out.reg[l]!), [n, m, 4]) as tf.Tensor3D;
+      const decodeBox = distanceBoxDecoder({
+        points: priors.arrays[l]!,
+        pointDim: priors.levels[l]!.shape[1],
+        numPriors: m,
+        stride: this.config.strides[l]!,
+        maxShape: this.coder.clipBorder ? imageSize : undefined,
+      });
+      return { scores, regression, decodeBox };
     });
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, it } from 'vitest';
-import type { DenseHeadOutput } from '@hpf/fpn';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { finishDetections, PriorCache, type DenseHeadOutput } from '@hpf/fpn';
 import { expectKnownAnswerPredict, expectWellFormedPredict, firingCellMaps } from '@hpf/testkit';
 import { createFcos } from '../src/index.js';
 
@@ -32,6 +32,35 @@ describe('FCOS predict', () => {
   it('a real forward pass gives well-formed detections and leaves the model in training mode', async () => {
     const det = createFcos({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, test: { scoreThreshold: 0 } });
     await expectWellFormedPredict(det, 3);
+    det.dispose();
+  });
+
+  // Boxes are decoded on the CPU for the top-k points only; decoding every point with the coder's
+  // tensor ops, as predict did before, must give the same detections.
+  it('gives the detections of decoding every point with DistanceCoder', async () => {
+    const det = createFcos({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, test: { scoreThreshold: 0, nmsPre: 60 } });
+    const images = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const got = await det.predict(images);
+    const cache = new PriorCache(det.priorGenerator);
+    det.model.eval();
+    const levels = tf.tidy(() => {
+      const out = det.model.forward(images);
+      const priors = cache.get(out.cls.map((t) => [t.shape[1], t.shape[2]] as const));
+      return out.cls.map((cls, l) => {
+        const [n, h, w] = cls.shape;
+        const m = h * w;
+        const scores = tf.mul(tf.sigmoid(tf.reshape(cls, [n, m, 3])), tf.sigmoid(tf.reshape(out.centerness[l]!, [n, m, 1]))) as tf.Tensor3D;
+        const distances = tf.reshape(tf.relu(out.reg[l]!), [n, m, 4]);
+        const boxes = det.coder.decode(priors.levels[l]!, distances, { stride: det.config.strides[l]!, maxShape: [64, 64] }) as tf.Tensor3D;
+        return { scores, boxes };
+      });
+    });
+    det.model.train();
+    const want = await finishDetections(levels, undefined, det.config.test);
+    expect(want.map((d) => d.length)).toEqual([100, 100]);
+    expect(got).toEqual(want);
+    tf.dispose([images, ...levels.flatMap((l) => [l.scores, l.boxes])]);
+    cache.dispose();
     det.dispose();
   });
 });

@@ -5,7 +5,7 @@ import {
   DeltaXYWHCoder,
   DenseDetector,
   resolveDetectorOptions,
-  type DecodedLevel,
+  type DeferredLevel,
   type DenseDefaults,
   type DenseDetectorOptions,
   type DenseHeadOutput,
@@ -122,8 +122,8 @@ export class FreeAnchorDetector extends DenseDetector<FreeAnchorConfig> {
     );
   }
 
-  /** Scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input. */
-  protected decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DecodedLevel[] {
+  /** Scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input, after the top-k. */
+  protected decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DeferredLevel[] {
     return decodeRetinaLevels(out, priors, this.coder, this.config.numClasses, imageSize);
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, it } from 'vitest';
-import type { DenseHeadOutput } from '@hpf/fpn';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { finishDetections, PriorCache, type DenseHeadOutput } from '@hpf/fpn';
 import { expectKnownAnswerPredict, expectWellFormedPredict, firingCellMaps } from '@hpf/testkit';
 import { createRetinaNet } from '../src/index.js';
 
@@ -38,6 +38,34 @@ describe('RetinaNet predict', () => {
   it('a real forward pass gives well-formed detections and leaves the model in training mode', async () => {
     const det = createRetinaNet({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, test: { scoreThreshold: 0 } });
     await expectWellFormedPredict(det, 3);
+    det.dispose();
+  });
+
+  // Boxes are decoded on the CPU for the top-k anchors only; decoding every anchor with the coder's
+  // tensor ops, as predict did before, must give the same detections.
+  it('gives the detections of decoding every anchor with DeltaXYWHCoder', async () => {
+    const det = createRetinaNet({ numClasses: 3, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, octaveBaseScale: 1, test: { scoreThreshold: 0, nmsPre: 200 } });
+    const images = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const got = await det.predict(images);
+    const cache = new PriorCache(det.priorGenerator);
+    det.model.eval();
+    const levels = tf.tidy(() => {
+      const out = det.model.forward(images);
+      const priors = cache.get(out.cls.map((t) => [t.shape[1], t.shape[2]] as const));
+      return out.cls.map((cls, l) => {
+        const [n, h, w, c] = cls.shape;
+        const m = (h * w * c) / 3;
+        const scores = tf.sigmoid(tf.reshape(cls, [n, m, 3])) as tf.Tensor3D;
+        const boxes = det.coder.decode(priors.levels[l]!, tf.reshape(out.reg[l]!, [n, m, 4]), [64, 64]) as tf.Tensor3D;
+        return { scores, boxes };
+      });
+    });
+    det.model.train();
+    const want = await finishDetections(levels, undefined, det.config.test);
+    expect(want.map((d) => d.length)).toEqual([100, 100]);
+    expect(got).toEqual(want);
+    tf.dispose([images, ...levels.flatMap((l) => [l.scores, l.boxes])]);
+    cache.dispose();
     det.dispose();
   });
 });

@@ -6,7 +6,8 @@ import type { PriorGenerator } from '../priors/prior-generator.js';
 import type { Detection, PostprocessOptions } from '../postprocess/select-detections.js';
 import type { Module } from '../nn/module.js';
 import type { DenseDetectorModel, DenseHeadOutput } from './dense-head.js';
-import { finishDetections } from './predict.js';
+import type { BoxDecoder } from './deferred-decode.js';
+import { finishDetections, type PredictLevel } from './predict.js';
 import { checkTargets } from './targets.js';
 import type { Detector, DetectorImageMeta, DetectorLoss, DetectorTarget } from './types.js';
 
@@ -14,6 +15,17 @@ import type { Detector, DetectorImageMeta, DetectorLoss, DetectorTarget } from '
 export interface DecodedLevel {
   scores: tf.Tensor3D;
   boxes: tf.Tensor3D;
+}
+
+/**
+ * One level whose boxes are decoded on the CPU for the priors that survive the per-level top-k
+ * only, as torchvision and mmdetection decode after top-k: scores [N, n_l, C] (probabilities) and
+ * the per-prior regression [N, n_l, 4] that `decodeBox` reads after one read-back per level.
+ */
+export interface DeferredLevel {
+  scores: tf.Tensor3D;
+  regression: tf.Tensor3D;
+  decodeBox: BoxDecoder;
 }
 
 /**
@@ -44,8 +56,11 @@ export abstract class DenseDetector<
   /** Assignment and loss terms from the raw head outputs (training mode). */
   protected abstract loss(out: DenseHeadOutput, priors: PriorTensors, targets: readonly DetectorTarget[], imageSize: SizeHW): DetectorLoss;
 
-  /** Per-level scores and boxes in input pixels (eval mode; called inside a tidy). */
-  protected abstract decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): DecodedLevel[];
+  /**
+   * Per-level scores and boxes in input pixels (eval mode; called inside a tidy): decoded boxes
+   * for every prior, or a {@link DeferredLevel} whose boxes are decoded after the top-k.
+   */
+  protected abstract decode(out: DenseHeadOutput, priors: PriorTensors, imageSize: SizeHW): Array<DecodedLevel | DeferredLevel>;
 
   /** Priors for the feature sizes of `out` (owned by the cache: do not dispose). */
   protected priorsFor(out: DenseHeadOutput): PriorTensors {
@@ -68,19 +83,22 @@ export abstract class DenseDetector<
     checkImages(`${this.name}.predict`, images);
     const wasTraining = this.model.training;
     this.model.eval();
-    let levels: DecodedLevel[];
+    let levels: PredictLevel[] = [];
     try {
-      levels = tf.tidy(() => {
+      // tidy keeps only the tensors it returns, so the levels (with their decoders) are collected
+      // beside it.
+      tf.tidy(() => {
         const out = this.model.forward(images);
-        return this.decode(out, this.priorsFor(out), [images.shape[1], images.shape[2]]).map((d) => [d.scores, d.boxes]);
-      }).map(([scores, boxes]) => ({ scores: scores!, boxes: boxes! }));
+        levels = this.decode(out, this.priorsFor(out), [images.shape[1], images.shape[2]]);
+        return levels.flatMap((d) => ('boxes' in d ? [d.scores, d.boxes] : [d.scores, d.regression]));
+      });
     } finally {
       this.model.train(wasTraining);
     }
     try {
       return await finishDetections(levels, metas, this.config.test);
     } finally {
-      tf.dispose(levels.flatMap((d) => [d.scores, d.boxes]));
+      tf.dispose(levels.flatMap((d) => ('boxes' in d ? [d.scores, d.boxes] : [d.scores, d.regression])));
     }
   }
 

@@ -1,6 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { postprocessBatch, type Detection, type PostprocessOptions } from '../postprocess/select-detections.js';
+import { postprocessArrays, type Detection, type LevelArrays, type PostprocessOptions } from '../postprocess/select-detections.js';
+import type { BoxDecoder } from './deferred-decode.js';
 import type { DetectorImageMeta } from './types.js';
+
+/** A level as `finishDetections` takes it: decoded boxes [N, n_l, 4], or a regression [N, n_l, 4] and its decoder. */
+export type PredictLevel = { scores: tf.Tensor3D; boxes: tf.Tensor3D } | { scores: tf.Tensor3D; regression: tf.Tensor3D; decodeBox: BoxDecoder };
 
 /**
  * Maps flat x1, y1, x2, y2 boxes from the network input to the original image: undo the letterbox
@@ -31,17 +35,44 @@ export function detectionToOriginal(d: Detection, meta: DetectorImageMeta): Dete
 }
 
 /**
- * Per-level batch scores [N, n_l, C] and decoded boxes [N, n_l, 4] -> detections per image
- * (mmdetection-style top-k, score threshold, class-aware NMS), in original pixels when `metas` are
- * given. Does not dispose its inputs.
+ * Per-level batch scores [N, n_l, C] and boxes -> detections per image (mmdetection-style top-k,
+ * score threshold, class-aware NMS), in original pixels when `metas` are given. A level gives
+ * either decoded boxes [N, n_l, 4] for every prior, or a regression [N, n_l, 4] and a decoder that
+ * is called for the priors that survive the top-k only. Every tensor is read back once for the
+ * whole batch. Does not dispose its inputs.
  */
 export async function finishDetections(
-  levels: ReadonlyArray<{ scores: tf.Tensor3D; boxes: tf.Tensor3D }>,
+  levels: readonly PredictLevel[],
   metas: readonly DetectorImageMeta[] | undefined,
   options: PostprocessOptions,
 ): Promise<Detection[][]> {
-  const batch = levels[0]?.scores.shape[0] ?? 0;
+  if (levels.length === 0) throw new Error('predict: needs at least one level');
+  const batch = levels[0]!.scores.shape[0];
   if (metas !== undefined && metas.length !== batch) throw new Error(`predict: got ${metas.length} metas for ${batch} images`);
-  const perImage = await postprocessBatch(levels, options);
+  const arrays = await Promise.all(levels.map((level, l) => readLevel(level, l, batch)));
+  const perImage = postprocessArrays(arrays, batch, options);
   return metas === undefined ? perImage : perImage.map((dets, i) => dets.map((d) => detectionToOriginal(d, metas[i]!)));
+}
+
+async function readLevel(level: PredictLevel, l: number, batch: number): Promise<LevelArrays> {
+  const { scores } = level;
+  const second = 'boxes' in level ? level.boxes : level.regression;
+  const [, n, c] = scores.shape;
+  if (scores.rank !== 3 || scores.shape[0] !== batch || scores.dtype !== 'float32') {
+    throw new Error(`predict: level ${l} scores must be float32 [${batch}, N, C], got ${scores.dtype} [${scores.shape.join(', ')}]`);
+  }
+  if (second.rank !== 3 || second.shape[0] !== batch || second.shape[1] !== n || second.shape[2] !== 4) {
+    throw new Error(`predict: level ${l} ${'boxes' in level ? 'boxes' : 'regression'} must have shape [${batch}, ${n}, 4], got [${second.shape.join(', ')}]`);
+  }
+  const [scoreData, secondData] = (await Promise.all([scores.data(), second.data()])) as [Float32Array, Float32Array];
+  if ('boxes' in level) {
+    return {
+      scores: scoreData,
+      numPriors: n,
+      numClasses: c,
+      boxOf: (image, prior, out, offset) => out.set(secondData.subarray(4 * (image * n + prior), 4 * (image * n + prior) + 4), offset),
+    };
+  }
+  const { decodeBox } = level;
+  return { scores: scoreData, numPriors: n, numClasses: c, boxOf: (image, prior, out, offset) => decodeBox(secondData, image, prior, out, offset) };
 }

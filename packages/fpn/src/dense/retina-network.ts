@@ -4,7 +4,8 @@ import type { DeltaXYWHCoder } from '../boxes/delta-xywh-coder.js';
 import { createAnchorGenerator, type AnchorGenerator } from '../priors/anchor-generator.js';
 import type { PriorTensors } from '../priors/prior-cache.js';
 import type { DenseDetectorModel, DenseHeadOutput } from './dense-head.js';
-import type { DecodedLevel } from './detector.js';
+import { deltaBoxDecoder } from './deferred-decode.js';
+import type { DeferredLevel } from './detector.js';
 import { buildDenseModel } from './model.js';
 import type { ResolvedDenseOptions } from './options.js';
 
@@ -41,14 +42,15 @@ export function buildRetinaNetwork(base: ResolvedDenseOptions, anchors: RetinaAn
 
 /**
  * RetinaNet-style decoding, shared by the detectors on this network (RetinaNet, FreeAnchor):
- * scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input.
+ * scores sigmoid(cls) per (anchor, class); boxes decoded from each anchor and clipped to the input,
+ * on the CPU after the top-k (`coder.decode`'s arithmetic, see deltaBoxDecoder).
  */
-export function decodeRetinaLevels(out: DenseHeadOutput, priors: PriorTensors, coder: DeltaXYWHCoder, numClasses: number, imageSize: SizeHW): DecodedLevel[] {
+export function decodeRetinaLevels(out: DenseHeadOutput, priors: PriorTensors, coder: DeltaXYWHCoder, numClasses: number, imageSize: SizeHW): DeferredLevel[] {
   return out.cls.map((cls, l) => {
     const [n, h, w, c] = cls.shape;
     const m = (h * w * c) / numClasses;
     const scores = tf.sigmoid(tf.reshape(cls, [n, m, numClasses])) as tf.Tensor3D;
-    const boxes = coder.decode(priors.levels[l]!, tf.reshape(out.reg[l]!, [n, m, 4]), imageSize) as tf.Tensor3D;
-    return { scores, boxes };
+    const regression = tf.reshape(out.reg[l]!, [n, m, 4]) as tf.Tensor3D;
+    return { scores, regression, decodeBox: deltaBoxDecoder(coder, priors.arrays[l]!, m, imageSize) };
   });
 }
