@@ -1,4 +1,4 @@
-export { overfitImages, runOverfit, useWasmTraining, OVERFIT_PRESET, type OverfitData, type OverfitOptions, type OverfitResult } from './overfit.js';
+export { overfitImages, runOverfit, useWasmTraining, OVERFIT_DEFAULTS, OVERFIT_PRESET, type OverfitData, type OverfitJitter, type OverfitOptions, type OverfitResult } from './overfit.js';
 export {
   SMALL_DETECTOR,
   lcg,
