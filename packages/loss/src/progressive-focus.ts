@@ -435,6 +435,13 @@ export class ProgressiveFocus {
     const hasAlpha = kind !== 'quality-focal';
     this.checkAlpha(hasAlpha, where);
 
+    const classes = inputs[0]!.logits.shape[1];
+    inputs.forEach((input, l) => {
+      // the levels are computed as one [sum N_l, C] tensor
+      if (input.logits.shape[1] !== classes) {
+        throw new Error(`${where} level ${l}: logits must have the ${classes} classes of level 0, got [${input.logits.shape.join(', ')}]`);
+      }
+    });
     const sizes = inputs.map((input) => input.logits.shape[0]);
     const total = sizes.reduce((a, b) => a + b, 0);
     let levels: LevelStats[] = [];

@@ -89,3 +89,15 @@ describe.each(['cpu', 'wasm'])('ProgressiveFocus over several levels (%s backend
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('ProgressiveFocus over several levels: input checks', () => {
+  beforeAll(useCpuBackend);
+
+  it('refuses levels with different numbers of classes, naming the level', () => tf.tidy(() => {
+    const level = (n: number, c: number) => ({ logits: tf.zeros([n, c]) as tf.Tensor2D, labels: tf.fill([n], c, 'int32') as tf.Tensor1D });
+    const focus = new ProgressiveFocus();
+    expect(() => focus.focalLoss([level(3, 4), level(2, 5)])).toThrow(/focalLoss level 1: logits must have the 4 classes of level 0, got \[2, 5\]/);
+    expect(() => focus.qualityFocalLoss([{ ...level(3, 4), scores: tf.ones([3]) as tf.Tensor1D }, { ...level(2, 3), scores: tf.ones([2]) as tf.Tensor1D }])).toThrow(/level 1: logits must have the 4 classes/);
+    expect(focus.history).toHaveLength(0);
+  }));
+});
