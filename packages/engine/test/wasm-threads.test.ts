@@ -44,7 +44,7 @@ describe('threaded wasm backend', () => {
     const b = tf.randomNormal([130, 90], 0, 1, 'float32', 4) as tf.Tensor2D;
     const run = (): number[][] =>
       tf.tidy(() => {
-        const f = (xx: tf.Tensor4D, ww: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(xx, ww, 2, 'same')));
+        const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same')));
         const [dx, dw] = tf.grads(f)([x, w]);
         return [tf.conv2d(x, w, 1, 'same'), dx!, dw!, tf.matMul(a, b)].map((t) => Array.from(t.dataSync()));
       });
