@@ -52,7 +52,7 @@ export function sliceOnHeap(backend: KernelBackend, x: TensorInfo, begin: number
   const base = begin.reduce((acc, b, d) => acc + b * strides[d]!, 0);
   const outer = size.slice(0, k);
   const index = new Array<number>(k).fill(0);
-  for (let o = 0, written = 0; written < total; o++, written += run) {
+  for (let written = 0; written < total; written += run) {
     let offset = base;
     for (let d = 0; d < k; d++) offset += index[d]! * strides[d]!;
     if (run >= SHORT_RUN) dst.set(src.subarray(offset, offset + run), written);
