@@ -26,6 +26,7 @@ export function deltaBoxDecoder(coder: DeltaXYWHCoder, priors: Float32Array, num
   const maxRatio = f(coder.maxRatio);
   const ctrClamp = f(coder.ctrClamp);
   const clipBorder = coder.clipBorder;
+  const addCtrClamp = coder.addCtrClamp;
   const [height, width] = imageSize;
   return (regression, image, prior, out, offset) => {
     const r = 4 * (image * numPriors + prior);
@@ -41,7 +42,7 @@ export function deltaBoxDecoder(coder: DeltaXYWHCoder, priors: Float32Array, num
     const ph = f(y2 - y1);
     let shiftX = f(pw * dx);
     let shiftY = f(ph * dy);
-    if (coder.addCtrClamp) {
+    if (addCtrClamp) {
       shiftX = Math.min(Math.max(shiftX, -ctrClamp), ctrClamp);
       shiftY = Math.min(Math.max(shiftY, -ctrClamp), ctrClamp);
       dw = Math.min(dw, maxRatio);
