@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../src/index.js';
 import { conv2dFilterGradient } from '../src/kernels/conv2d-backprop-filter.js';
 import { maxPoolGradConfig } from '../src/kernels/max-pool-grad.js';
+import { displacedWasmKernels } from '../src/kernels/wasm-ops.js';
 import { lcgValues, relativeError, runKernelOn } from './support/compare.js';
 
 beforeAll(async () => {
@@ -143,7 +144,7 @@ describe('registerWasmTrainingKernels', () => {
     expect(native).not.toBe(engineKernel);
     expect(registerWasmTrainingKernels()).toEqual({
       added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
-      replaced: ['Conv2DBackpropInput', 'Identity', 'Cast'],
+      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast'],
     });
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(engineKernel);
     expect(() => registerWasmTrainingKernels({ replace: true } as never)).toThrow(/unknown option 'replace'/);
@@ -190,17 +191,18 @@ describe('UnsortedSegmentSum on wasm', () => {
 });
 
 describe('MaxPoolGrad on wasm', () => {
-  // Not registered by registerWasmTrainingKernels yet (see register.ts): these tests swap it in.
+  // registerWasmTrainingKernels (beforeAll above) replaced the backend's kernel; the comparisons
+  // below swap the displaced native one in for a moment.
   let native: tf.KernelConfig | undefined;
   const useOurs = (ours: boolean): void => {
     tf.unregisterKernel('MaxPoolGrad', 'wasm');
     tf.registerKernel(ours ? maxPoolGradConfig : native!);
   };
   beforeAll(() => {
-    native = tf.getKernel('MaxPoolGrad', 'wasm');
-    useOurs(true);
+    expect(tf.getKernel('MaxPoolGrad', 'wasm')?.kernelFunc).toBe(maxPoolGradConfig.kernelFunc);
+    native = displacedWasmKernels.get('MaxPoolGrad');
+    expect(native?.kernelFunc).toBeTypeOf('function');
   });
-  afterAll(() => useOurs(false));
   // ReLU-like inputs (a third of the values exactly 0) make ties common: the gradient must go to
   // the first maximum of each window in row-major order, as on cpu, not to every tied position;
   // shifted negative inputs check windows whose maximum is negative.

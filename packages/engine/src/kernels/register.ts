@@ -1,6 +1,7 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { castConfig, identityConfig } from './shared-copy.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { displacedWasmKernels as displaced } from './wasm-ops.js';
@@ -12,10 +13,7 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilt
  * Kernels that tfjs-backend-wasm 4.22 has, but slowly: scalar loops (Conv2DBackpropInput,
  * MaxPoolGrad) or copies where a shared buffer does (Identity, same-dtype Cast).
  */
-// maxPoolGradConfig (./max-pool-grad.ts, tested against cpu) is not in this list yet: its
-// summation order over overlapping windows differs from the native kernel in the last bit, and
-// FreeAnchor's overfit test diverges on that (see README, "What each change bought").
-export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig, identityConfig, castConfig];
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, identityConfig, castConfig];
 
 export interface WasmKernelRegistration {
   /** Kernels the backend lacks, now served by the engine. */
