@@ -5,4 +5,3 @@ import '@hpf/engine';
 export { createFoveaBox, FoveaBoxDetector, FOVEABOX_DEFAULTS, type FoveaBoxOptions, type FoveaBoxConfig } from './foveabox.js';
 export { foveaTargets, type FoveaImageTargets, type FoveaAssignerOptions } from './assigner.js';
 export { foveaLoss, type FoveaLossInput, type FoveaLossOptions } from './loss.js';
-export { smoothL1Loss } from './smooth-l1.js';

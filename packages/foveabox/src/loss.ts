@@ -6,14 +6,13 @@ import {
   flattenLevels,
   focalClassificationLoss,
   foregroundIndices,
-
+  l1BoxLoss,
   pickRows,
   type DetectorLoss,
   type DetectorTarget,
   type SizeHW,
 } from '@hpf/fpn';
 import { foveaTargets, type FoveaAssignerOptions } from './assigner.js';
-import { smoothL1Loss } from './smooth-l1.js';
 
 /** Raw FoveaBox head outputs per level and the points they belong to. */
 export interface FoveaLossInput {
@@ -65,7 +64,7 @@ export function foveaLoss(input: FoveaLossInput, options: FoveaLossOptions): Det
     if (numPositives === 0) return tf.mul(tf.sum(deltas), 0) as tf.Scalar;
     const pred = tf.gather(deltas, tf.tensor1d(positives, 'int32')) as tf.Tensor2D;
     const target = tf.tensor2d(pickRows(boxTargets, positives, 4), [numPositives, 4]);
-    return tf.mul(smoothL1Loss(pred, target, numPositives, options.smoothL1Beta), options.bboxLossWeight) as tf.Scalar;
+    return tf.mul(l1BoxLoss(pred, target, numPositives, options.smoothL1Beta), options.bboxLossWeight) as tf.Scalar;
   });
 
   const losses = { loss_cls: cls.loss, loss_bbox: lossBbox };

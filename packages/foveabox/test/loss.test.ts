@@ -14,7 +14,7 @@ import {
   SMALL_DETECTOR,
   type HpfSetting,
 } from '@hpf/testkit';
-import { createFoveaBox, foveaLoss, smoothL1Loss } from '../src/index.js';
+import { createFoveaBox, foveaLoss } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -82,29 +82,6 @@ describe('FoveaBox loss', () => {
 
 // ---- float64 references ----
 const smoothL164 = (d: number, beta = 0.11) => (Math.abs(d) < beta ? (0.5 * d * d) / beta : Math.abs(d) - 0.5 * beta);
-
-describe('smoothL1Loss', () => {
-  it('equals the two-branch float64 formula, with a gradient matching central differences', () => {
-    const rand = lcg(9);
-    const p = Array.from({ length: 12 }, () => rand() * 0.6 - 0.3);
-    const q = Array.from({ length: 12 }, () => rand() * 0.6 - 0.3);
-    const pred = tf.tensor2d(p, [3, 4]);
-    const target = tf.tensor2d(q, [3, 4]);
-    const ref = (v: number[]) => v.reduce((s, x, i) => s + smoothL164(x - q[i]!), 0) / 3;
-    expect(smoothL1Loss(pred, target, 3, 0.11).dataSync()[0]).toBeCloseTo(ref(p), 6);
-    const grad = tf.grad((x: tf.Tensor) => smoothL1Loss(x as tf.Tensor2D, target, 3, 0.11))(pred).dataSync();
-    const h = 1e-6;
-    p.forEach((_, i) => {
-      const up = [...p];
-      const down = [...p];
-      up[i]! += h;
-      down[i]! -= h;
-      expect(grad[i]).toBeCloseTo((ref(up) - ref(down)) / (2 * h), 4);
-    });
-    expect(() => smoothL1Loss(pred, target, 3, 0)).toThrow(/beta/);
-    tf.dispose([pred, target]);
-  });
-});
 
 describe('foveaLoss on a hand-made head output', () => {
   it('equals the float64 reference (focal 1.5 / .4 over (npos + nimg), smooth-L1 .11 over npos)', () => {
