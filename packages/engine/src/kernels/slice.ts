@@ -70,7 +70,7 @@ function slice(args: { inputs: { x: TensorInfo }; backend: KernelBackend; attrs:
   const { x } = args.inputs;
   if (x.dtype === 'string') return nativeWasmKernel(Slice)(args) as TensorInfo;
   const { begin, size } = args.attrs as unknown as SliceAttrs;
-  const [b, s] = slice_util.parseSliceParams(x as never, begin, size);
+  const [b, s] = slice_util.parseSliceParams(x as never, begin, size) as [number[], number[]];
   return sliceOnHeap(args.backend, x, b, s);
 }
 
