@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runOverfit, useWasmTraining } from '@hpf/testkit';
 import { createFcos } from '../src/index.js';
 
-const STEPS = Number(process.env.OVERFIT_STEPS ?? 50);
+// 100 steps: with the harness's warm-up and clipping, 50 left one digit class wrong in some
+// 1-ulp-perturbed runs (AP50 0.83; testkit README, "Sensitivity study").
+const STEPS = Number(process.env.OVERFIT_STEPS ?? 100);
 
 beforeAll(useWasmTraining);
 

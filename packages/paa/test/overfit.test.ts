@@ -4,7 +4,9 @@ import { createPaa } from '../src/index.js';
 
 // Anchors of side 4 * stride instead of the published 8 * stride: at 128 px the published P3 anchor
 // (64 px) is larger than most digits here; the smaller one converges in fewer steps.
-const STEPS = Number(process.env.OVERFIT_STEPS ?? 50);
+// 100 steps: with the harness's warm-up and clipping, 50 left one digit class wrong in the HPF arm
+// (AP50 0.83, also at 80 steps in the other arm; testkit README, "Sensitivity study").
+const STEPS = Number(process.env.OVERFIT_STEPS ?? 100);
 
 beforeAll(useWasmTraining);
 
