@@ -5,8 +5,10 @@ import { createGfl } from '../src/index.js';
 // ATSS anchors of side 2 * stride instead of the published 8 * stride (the README's small-input
 // setting): at 128 px the published P3 anchor (64 px) is larger than most digits here. GFL needs
 // about twice ATSS's steps: its quality targets are the IoU of boxes decoded from uniform bin
-// distributions (8 strides a side), so classification only picks up once the boxes do.
-const STEPS = Number(process.env.OVERFIT_STEPS ?? 100);
+// distributions (8 strides a side), so classification only picks up once the boxes do. 150 with
+// the harness's warm-up and clipping: at 100 the HPF arm left one class wrong (AP50 0.67) in one of
+// three 1-ulp-jittered runs and in the suite (testkit README, "Sensitivity study").
+const STEPS = Number(process.env.OVERFIT_STEPS ?? 150);
 
 beforeAll(useWasmTraining);
 
