@@ -3,6 +3,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { castConfig, identityConfig } from './shared-copy.js';
+import { sliceConfig, splitVConfig } from './slice.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { displacedWasmKernels as displaced } from './wasm-ops.js';
 
@@ -11,9 +12,17 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilt
 
 /**
  * Kernels that tfjs-backend-wasm 4.22 has, but slowly: scalar loops (Conv2DBackpropInput,
- * MaxPoolGrad) or copies where a shared buffer does (Identity, same-dtype Cast).
+ * MaxPoolGrad), copies where a shared buffer does (Identity, same-dtype Cast), or a copy of the
+ * whole input where a view of it does (Slice, SplitV).
  */
-export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, identityConfig, castConfig];
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [
+  conv2dBackpropInputConfig,
+  maxPoolGradConfig,
+  identityConfig,
+  castConfig,
+  sliceConfig,
+  splitVConfig,
+];
 
 export interface WasmKernelRegistration {
   /** Kernels the backend lacks, now served by the engine. */
