@@ -104,28 +104,35 @@ function cmpScores(a: number, b: number): number {
 const KEY_SPAN = 2 ** 21;
 const MAX_KEYED = KEY_SPAN;
 
+// Hoare partition of a[lo..hi] around a median-of-three pivot. Returns [i, j] with
+// a[lo..j] <= pivot <= a[i..hi] and j < i.
+function partition(a: Float64Array, lo: number, hi: number): [number, number] {
+  const mid = (lo + hi) >> 1;
+  const x = a[lo]!, y = a[mid]!, z = a[hi]!;
+  const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+  let i = lo;
+  let j = hi;
+  while (i <= j) {
+    while (a[i]! < pivot) i++;
+    while (a[j]! > pivot) j--;
+    if (i <= j) {
+      const t = a[i]!;
+      a[i] = a[j]!;
+      a[j] = t;
+      i++;
+      j--;
+    }
+  }
+  return [i, j];
+}
+
 // Reorders `a` so that its `k` smallest values come first (in any order); Hoare-style quickselect
 // with a median-of-three pivot. Values must be distinct.
 function selectSmallest(a: Float64Array, k: number): void {
   let lo = 0;
   let hi = a.length - 1;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
+    const [i, j] = partition(a, lo, hi);
     // Now a[lo..j] <= pivot <= a[i..hi]; keep the part that holds position k - 1.
     if (k - 1 <= j) hi = j;
     else if (k - 1 >= i) lo = i;
@@ -137,22 +144,7 @@ function selectSmallest(a: Float64Array, k: number): void {
 // insertion sort below 17 values.
 function sortAscending(a: Float64Array, lo: number, hi: number): void {
   while (hi - lo > 16) {
-    const mid = (lo + hi) >> 1;
-    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
+    const [i, j] = partition(a, lo, hi);
     if (j - lo < hi - i) {
       sortAscending(a, lo, j);
       lo = i;
