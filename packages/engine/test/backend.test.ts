@@ -31,7 +31,7 @@ describe('initBackend', () => {
     expect(choice.wasm?.threads).toBe(1);
     expect(choice.wasm?.kernels).toEqual({
       added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
-      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast', 'Slice', 'SplitV'],
+      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack'],
     });
     expect(formatBackendChoice(choice)).toMatch(
       /^wasm \(@tensorflow\/tfjs-backend-wasm, SIMD, 1 thread\) from default order; skipped: @tensorflow\/tfjs-node-gpu \(not installed\)/,

@@ -144,7 +144,7 @@ describe('registerWasmTrainingKernels', () => {
     expect(native).not.toBe(engineKernel);
     expect(registerWasmTrainingKernels()).toEqual({
       added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
-      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast', 'Slice', 'SplitV'],
+      replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack'],
     });
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(engineKernel);
     expect(() => registerWasmTrainingKernels({ replace: true } as never)).toThrow(/unknown option 'replace'/);

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../src/index.js';
-import { sliceConfig, splitVConfig } from '../src/kernels/slice.js';
+import { sliceConfig, splitVConfig, unpackConfig } from '../src/kernels/slice.js';
 import { lcgValues } from './support/compare.js';
 
 beforeAll(async () => {
@@ -55,6 +55,7 @@ describe('Slice on wasm, reading the heap in place', () => {
   it('is the kernel registered for Slice and SplitV (registerWasmTrainingKernels)', () => {
     expect(tf.getKernel('Slice', 'wasm')?.kernelFunc).toBe(sliceConfig.kernelFunc);
     expect(tf.getKernel('SplitV', 'wasm')?.kernelFunc).toBe(splitVConfig.kernelFunc);
+    expect(tf.getKernel('Unpack', 'wasm')?.kernelFunc).toBe(unpackConfig.kernelFunc);
   });
 });
 
@@ -84,5 +85,24 @@ describe('SplitV on wasm', () => {
       });
     };
     expect(run('wasm')).toEqual(run('cpu'));
+  });
+});
+
+describe('Unpack on wasm', () => {
+  const cases: Array<[string, number[], number]> = [
+    ['[K, M, C] along 0', [9, 40, 6], 0],
+    ['[N, H, W, C] along the channels', [2, 5, 4, 7], 3],
+    ['[M, 4] box columns', [300, 4], 1],
+    ['negative axis', [3, 4, 5], -2],
+  ];
+  it.each(cases)('%s equals the cpu backend, with its gradient', (_name, shape, axis) => {
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const { cpu, wasm } = onBoth(shape, dtype, (x) => tf.unstack(x, axis));
+      expect(wasm).toEqual(cpu);
+    }
+    const { cpu, wasm } = onBoth(shape, 'float32', (x) =>
+      tf.grad((t: tf.Tensor) => tf.addN(tf.unstack(t, axis).map((p, i) => tf.sum(tf.mul(p, i + 1)))))(x),
+    );
+    expect(wasm).toEqual(cpu);
   });
 });

@@ -3,7 +3,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { castConfig, identityConfig } from './shared-copy.js';
-import { sliceConfig, splitVConfig } from './slice.js';
+import { sliceConfig, splitVConfig, unpackConfig } from './slice.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { displacedWasmKernels as displaced } from './wasm-ops.js';
 
@@ -13,7 +13,7 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilt
 /**
  * Kernels that tfjs-backend-wasm 4.22 has, but slowly: scalar loops (Conv2DBackpropInput,
  * MaxPoolGrad), copies where a shared buffer does (Identity, same-dtype Cast), or a copy of the
- * whole input where a view of it does (Slice, SplitV).
+ * whole input where a view of it does (Slice, SplitV, Unpack).
  */
 export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [
   conv2dBackpropInputConfig,
@@ -22,6 +22,7 @@ export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [
   castConfig,
   sliceConfig,
   splitVConfig,
+  unpackConfig,
 ];
 
 export interface WasmKernelRegistration {

@@ -5,7 +5,8 @@
  * off the heap, for every call; SplitV calls that Slice once per output. So splitting the [M, C]
  * classification scores of a RetinaNet batch into its five levels copies the 24 552 x 10 input
  * five times (3-4 ms, where the Concat that built it costs 0.3 ms), and each gradient of a concat
- * is such a split. Here the input is a view of the heap and only the selected elements are copied:
+ * is such a split. Unpack (tf.unstack) does the same per output: quadratic in the number of outputs
+ * (VFNet's deformable-convolution plan spent ~270 ms of a training step in it). Here the input is a view of the heap and only the selected elements are copied:
  * one `set` per contiguous run (a run is the innermost sliced dimension times everything after it,
  * when those later dimensions are taken whole). Values are copied, never computed, so results are
  * identical to the native kernels'. String tensors go to the native kernels.
@@ -15,12 +16,14 @@ import {
   slice_util,
   Slice,
   SplitV,
+  Unpack,
   util,
   type KernelBackend,
   type KernelConfig,
   type NamedAttrMap,
   type SliceAttrs,
   type SplitVAttrs,
+  type UnpackAttrs,
   type TensorInfo,
   type TypedArray,
 } from '@tensorflow/tfjs-core';
@@ -90,6 +93,23 @@ function splitV(args: { inputs: { x: TensorInfo }; backend: KernelBackend; attrs
   });
 }
 
+function unpack(args: { inputs: { value: TensorInfo }; backend: KernelBackend; attrs: NamedAttrMap }): TensorInfo[] {
+  const { value } = args.inputs;
+  if (value.dtype === 'string') return nativeWasmKernel(Unpack)(args) as TensorInfo[];
+  const { axis } = args.attrs as unknown as UnpackAttrs;
+  const $axis = util.parseAxisParam(axis, value.shape)[0]!;
+  const outShape = value.shape.filter((_, d) => d !== $axis);
+  const begin = new Array<number>(value.shape.length).fill(0);
+  const size = [...value.shape];
+  size[$axis] = 1;
+  return Array.from({ length: value.shape[$axis]! }, (_, i) => {
+    begin[$axis] = i;
+    const part = sliceOnHeap(args.backend, value, [...begin], size);
+    // The slice's buffer holds exactly the output's elements; only the shape drops the axis.
+    return { dataId: part.dataId, dtype: part.dtype, shape: outShape };
+  });
+}
+
 export const sliceConfig: KernelConfig = {
   kernelName: Slice,
   backendName: 'wasm',
@@ -100,4 +120,10 @@ export const splitVConfig: KernelConfig = {
   kernelName: SplitV,
   backendName: 'wasm',
   kernelFunc: splitV as unknown as KernelConfig['kernelFunc'],
+};
+
+export const unpackConfig: KernelConfig = {
+  kernelName: Unpack,
+  backendName: 'wasm',
+  kernelFunc: unpack as unknown as KernelConfig['kernelFunc'],
 };
