@@ -13,8 +13,8 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    // vitest runs test files in parallel on all cores; a multi-threaded wasm backend per file would
-    // only contend (wasm-threads.test.ts asks for its threads explicitly).
+    // vitest runs test files in parallel on all cores: a developer's HPF_WASM_THREADS > 1 would
+    // only make them contend (wasm-threads.test.ts asks for its threads explicitly).
     env: { HPF_WASM_THREADS: '1' },
     projects: [
       {

@@ -216,9 +216,13 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
   };
   options.signal?.addEventListener('abort', stop, { once: true });
 
-  // Concurrent runs share the cores: each child's wasm backend gets cores / jobs threads, unless
-  // the caller chose HPF_WASM_THREADS (threads beyond the cores only contend).
-  const childEnv = { ...process.env, HPF_WASM_THREADS: process.env.HPF_WASM_THREADS || String(wasmThreadsPerJob(options.jobs)) };
+  // Concurrent runs share the cores: a caller's HPF_WASM_THREADS (wasm defaults to 1 thread) is
+  // capped at cores / jobs per child, since threads beyond the cores only contend.
+  const callerThreads = Number(process.env.HPF_WASM_THREADS);
+  const childEnv =
+    Number.isInteger(callerThreads) && callerThreads > 1
+      ? { ...process.env, HPF_WASM_THREADS: String(Math.min(callerThreads, wasmThreadsPerJob(options.jobs))) }
+      : process.env;
 
   const worker = async (): Promise<void> => {
     while (queue.length > 0 && !options.signal?.aborted) {

@@ -205,7 +205,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
     .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
-    .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
+    .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
     .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
 }
 
@@ -263,7 +263,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
-      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
+      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
       .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string; threads?: number }) => {
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
@@ -295,7 +295,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--score-threshold <s>', 'draw boxes with at least this score (the JSON has all)', floatArg('--score-threshold'), 0.3)
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
-      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or all cores, at most 8)', intArg('--threads', 1))
+      .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
       .action(async (o: { run: string; images: string; out: string; scoreThreshold: number; batchSize: number; backend?: string; threads?: number }) => {
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');

@@ -164,7 +164,8 @@ describe('bench bookkeeping and report', () => {
       mkdirSync(join(data, split), { recursive: true });
       writeFileSync(join(data, split, 'instances.json'), '{}');
     }
-    // A stand-in for dist/cli.js: writes result.json (with the wasm threads it was given) into --out, fails for fcos.
+    // A stand-in for dist/cli.js: writes result.json (with the wasm threads it was given: the
+    // caller's 8, capped at cores / jobs) into --out, fails for fcos.
     const fakeCli = join(dir, 'fake-cli.mjs');
     writeFileSync(fakeCli, [
       "import { writeFileSync } from 'node:fs';",
@@ -175,9 +176,10 @@ describe('bench bookkeeping and report', () => {
     ].join('\n'));
     const c = config({ detectors: ['atss', 'fcos'], seeds: [0], data });
     const callerThreads = process.env.HPF_WASM_THREADS;
-    delete process.env.HPF_WASM_THREADS;
+    process.env.HPF_WASM_THREADS = '8';
     const first = await runBench(dir, c, { jobs: 2, cliPath: fakeCli }).finally(() => {
-      if (callerThreads !== undefined) process.env.HPF_WASM_THREADS = callerThreads;
+      if (callerThreads === undefined) delete process.env.HPF_WASM_THREADS;
+      else process.env.HPF_WASM_THREADS = callerThreads;
     });
     const resultOf = (id: string): unknown => JSON.parse(readFileSync(join(dir, 'runs', id, 'result.json'), 'utf8'));
     expect(resultOf('atss-seed0-hpf')).toEqual({ threads: String(wasmThreadsPerJob(2)) });

@@ -6,7 +6,6 @@
  * they are loaded with a dynamic import of a computed specifier: this module builds, type-checks
  * and runs without them.
  */
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -75,8 +74,9 @@ export interface InitBackendOptions {
   /** Loads a package by name (default: dynamic `import()`); lets tests and bundlers supply modules. */
   importModule?: (specifier: string) => Promise<unknown>;
   /**
-   * wasm only: XNNPACK threads, 1-8. Overrides HPF_WASM_THREADS. Default: the machine's available
-   * parallelism, at most 8. Give each of N concurrent training processes cores / N.
+   * wasm only: XNNPACK threads, 1-8. Overrides HPF_WASM_THREADS. Default 1: on this project's
+   * 2-core machine the threaded build halves a convolution but makes whole training steps erratic
+   * (see the README), so more threads are opt-in. Give each of N concurrent processes cores / N.
    */
   threads?: number;
 }
@@ -91,12 +91,12 @@ function parseThreads(value: unknown, source: string): number {
   return n;
 }
 
-/** The wasm thread count initBackend uses: option, else HPF_WASM_THREADS, else all cores (at most 8). */
+/** The wasm thread count initBackend uses: option, else HPF_WASM_THREADS, else 1. */
 export function resolveWasmThreads(options: Pick<InitBackendOptions, 'threads' | 'env'> = {}): number {
   if (options.threads !== undefined) return parseThreads(options.threads, "initBackend option 'threads'");
   const fromEnv = (options.env ?? process.env).HPF_WASM_THREADS;
   if (fromEnv !== undefined && fromEnv !== '') return parseThreads(fromEnv, 'HPF_WASM_THREADS');
-  return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+  return 1;
 }
 
 function parseRequest(value: string, source: string): BackendRequest {

@@ -1,7 +1,6 @@
 // The multi-threaded wasm build. This file owns its process's wasm backend (vitest isolates test
 // files): it starts it with 2 threads before anything else touches it.
 import { execFile } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,10 +100,11 @@ describe('threaded wasm backend', () => {
 });
 
 describe('resolveWasmThreads', () => {
-  it('takes the option, then HPF_WASM_THREADS, then the available cores (at most 8)', () => {
+  it('takes the option, then HPF_WASM_THREADS, then 1', () => {
     expect(resolveWasmThreads({ threads: 3, env: { HPF_WASM_THREADS: '2' } })).toBe(3);
     expect(resolveWasmThreads({ env: { HPF_WASM_THREADS: '2' } })).toBe(2);
-    expect(resolveWasmThreads({ env: {} })).toBe(Math.min(8, os.availableParallelism()));
+    expect(resolveWasmThreads({ env: { HPF_WASM_THREADS: '' } })).toBe(1);
+    expect(resolveWasmThreads({ env: {} })).toBe(1);
   });
 
   it('names a bad value and where it came from', () => {
