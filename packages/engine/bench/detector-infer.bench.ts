@@ -27,7 +27,7 @@
 import { writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
-import type { KernelConfig, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 
 register('./support/sources-resolve-hook.mjs', import.meta.url);
 
@@ -37,6 +37,7 @@ const { registerWasmTrainingKernels } = await import('@hpf/engine');
 const fpn = await import('@hpf/fpn');
 const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
+const { KernelProfiler, cpuMs } = await import('./support/kernel-profiler.js');
 
 const { values } = parseArgs({
   options: {
@@ -73,44 +74,9 @@ const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 3) as T
 // A letterbox-free identity mapping, so predict also runs the mapping to original pixels.
 const metas = Array.from({ length: batch }, () => ({ originalSize: { width: size, height: size }, scale: [1, 1] as [number, number], offset: [0, 0] as [number, number], flipped: false }));
 
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
 type Part = 'forward' | 'decode' | 'postprocess';
-interface Profile {
-  kernels: Map<string, number>;
-  calls: Map<string, number>;
-  partCpu: Record<Part, number>;
-  partKernels: Record<Part, number>;
-}
-let part: Part = 'forward';
-let profile: Profile | null = null;
-let depth = 0;
-const wrapped = new Map<KernelConfig, KernelConfig['kernelFunc']>();
-function wrapKernels(): void {
-  for (const kernel of tf.getKernelsForBackend('wasm')) {
-    const inner = kernel.kernelFunc;
-    wrapped.set(kernel, inner);
-    (kernel as { kernelFunc: typeof inner }).kernelFunc = (args) => {
-      depth++;
-      const start = cpuMs();
-      try {
-        return inner(args);
-      } finally {
-        depth--;
-        if (depth === 0 && profile !== null) {
-          const ms = cpuMs() - start;
-          const key = `${part}: ${kernel.kernelName}`;
-          profile.kernels.set(key, (profile.kernels.get(key) ?? 0) + ms);
-          profile.calls.set(key, (profile.calls.get(key) ?? 0) + 1);
-          profile.partKernels[part] += ms;
-        }
-      }
-    };
-  }
-}
+const PARTS = ['forward', 'decode', 'postprocess'] as const;
+const profiler = new KernelProfiler<Part>(PARTS, (name, _inputs, part) => `${part}: ${name}`);
 
 // The detectors' forward and decode are reached through their instances: the script measures
 // predict as callers run it, and only marks where one part ends and the next begins.
@@ -163,11 +129,13 @@ async function timingOnly(name: string, threshold: number): Promise<void> {
 async function profileDetector(name: string, threshold: number): Promise<void> {
   const detector = await createDetector(name, threshold);
   let mark = 0;
+  // CPU ms per part, kernels and JS together (the profiler books the kernels' share).
+  const partCpu: Record<Part, number> = { forward: 0, decode: 0, postprocess: 0 };
   const lap = (next: Part): void => {
     const now = cpuMs();
-    if (profile !== null) profile.partCpu[part] += now - mark;
+    if (profiler.isRecording) partCpu[profiler.part] += now - mark;
     mark = now;
-    part = next;
+    profiler.part = next;
   };
   const forward = detector.model.forward.bind(detector.model);
   detector.model.forward = (x) => {
@@ -186,7 +154,7 @@ async function profileDetector(name: string, threshold: number): Promise<void> {
   const run = async (): Promise<void> => {
     const start = cpuMs();
     mark = start;
-    part = 'forward';
+    profiler.part = 'forward';
     const dets = await detector.predict(images, metas);
     lap('forward');
     times.push(cpuMs() - start);
@@ -195,11 +163,10 @@ async function profileDetector(name: string, threshold: number): Promise<void> {
   await run();
   await run();
   const tensors = tf.memory().numTensors;
-  profile = { kernels: new Map(), calls: new Map(), partCpu: { forward: 0, decode: 0, postprocess: 0 }, partKernels: { forward: 0, decode: 0, postprocess: 0 } };
+  profiler.start();
   times.length = 0;
   for (let i = 0; i < runs; i++) await run();
-  const p = profile;
-  profile = null;
+  const p = profiler.stop();
   if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} predicts`);
   const mean = times.reduce((a, b) => a + b, 0) / runs;
   const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
@@ -208,8 +175,8 @@ async function profileDetector(name: string, threshold: number): Promise<void> {
   );
   console.log('\n| part | CPU ms | in kernels ms | JS ms | % of predict |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const ph of ['forward', 'decode', 'postprocess'] as const) {
-    const all = p.partCpu[ph] / runs;
+  for (const ph of PARTS) {
+    const all = partCpu[ph] / runs;
     const k = p.partKernels[ph] / runs;
     console.log(`| ${ph} | ${all.toFixed(1)} | ${k.toFixed(1)} | ${(all - k).toFixed(1)} | ${pct(all)} |`);
   }
@@ -294,8 +261,8 @@ if (values['timing-only']) {
   for (const name of values.detectors.split(',')) for (const t of thresholds) await timingOnly(name.trim(), t);
   if (values.dump !== undefined) writeFileSync(values.dump, JSON.stringify(dumped));
 } else {
-  wrapKernels();
+  profiler.wrap(tf);
   for (const name of values.detectors.split(',')) for (const t of thresholds) await profileDetector(name.trim(), t);
-  for (const [kernel, inner] of wrapped) (kernel as { kernelFunc: typeof inner }).kernelFunc = inner;
+  profiler.unwrap();
 }
 images.dispose();

@@ -44,6 +44,7 @@ const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kern
 const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
 const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
+const { KernelProfiler, cpuMs } = await import('./support/kernel-profiler.js');
 
 const { values } = parseArgs({
   options: {
@@ -82,51 +83,11 @@ const targets = Array.from({ length: batch }, () => {
 });
 
 type Phase = 'forward' | 'backward' | 'update';
-interface Profile {
-  kernels: Map<string, number>;
-  calls: Map<string, number>;
-  phaseWall: Record<Phase, number>;
-  phaseKernels: Record<Phase, number>;
-}
-
-/**
- * Process CPU time in ms. The machine is shared: wall time includes the time other processes
- * had the core, CPU time (precise to the scheduler's accounting) does not.
- */
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-let phase: Phase = 'forward';
-let profile: Profile | null = null;
-let depth = 0;
-const wrapped = new Map<KernelConfig, KernelConfig['kernelFunc']>();
-function wrapKernels(): void {
-  for (const kernel of tf.getKernelsForBackend('wasm')) {
-    const inner = kernel.kernelFunc;
-    wrapped.set(kernel, inner);
-    (kernel as { kernelFunc: typeof inner }).kernelFunc = (args) => {
-      depth++;
-      const start = cpuMs();
-      try {
-        return inner(args);
-      } finally {
-        depth--;
-        if (depth === 0 && profile !== null) {
-          const ms = cpuMs() - start;
-          // --shapes splits each kernel by its input shapes, to find which layer a cost belongs to.
-          const key = values.shapes
-            ? `${kernel.kernelName} ${Object.values(args.inputs).map((t) => `[${t?.shape.join('x')}]`).join(' ')}`
-            : kernel.kernelName;
-          profile.kernels.set(key, (profile.kernels.get(key) ?? 0) + ms);
-          profile.calls.set(key, (profile.calls.get(key) ?? 0) + 1);
-          profile.phaseKernels[phase] += ms;
-        }
-      }
-    };
-  }
-}
+const PHASES = ['forward', 'backward', 'update'] as const;
+// --shapes splits each kernel by its input shapes, to find which layer a cost belongs to.
+const profiler = new KernelProfiler<Phase>(PHASES, (name, inputs) =>
+  values.shapes ? `${name} ${Object.values(inputs).map((t) => `[${t?.shape.join('x')}]`).join(' ')}` : name,
+);
 
 async function createDetector(name: string) {
   const entry = DETECTORS[name];
@@ -151,11 +112,13 @@ async function profileDetector(name: string): Promise<void> {
   const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
   const innerStep = optimizer.step.bind(optimizer);
   let mark = 0;
+  // CPU ms per phase, kernels and JS together (the profiler books the kernels' share).
+  const phaseCpu: Record<Phase, number> = { forward: 0, backward: 0, update: 0 };
   const lap = (next: Phase): void => {
     const now = cpuMs();
-    if (profile !== null) profile.phaseWall[phase] += now - mark;
+    if (profiler.isRecording) phaseCpu[profiler.part] += now - mark;
     mark = now;
-    phase = next;
+    profiler.part = next;
   };
   optimizer.step = (grads, lr) => {
     lap('update');
@@ -166,7 +129,7 @@ async function profileDetector(name: string): Promise<void> {
     const wallStart = performance.now();
     const start = cpuMs();
     mark = start;
-    phase = 'forward';
+    profiler.part = 'forward';
     trainStep({
       lossFn: () => {
         const result = detector.computeLoss(images, targets);
@@ -186,17 +149,11 @@ async function profileDetector(name: string): Promise<void> {
   step();
   step();
   const tensors = tf.memory().numTensors;
-  profile = {
-    kernels: new Map(),
-    calls: new Map(),
-    phaseWall: { forward: 0, backward: 0, update: 0 },
-    phaseKernels: { forward: 0, backward: 0, update: 0 },
-  };
+  profiler.start();
   const times: number[] = [];
   wallTimes.length = 0;
   for (let i = 0; i < runs; i++) times.push(step());
-  const p = profile;
-  profile = null;
+  const p = profiler.stop();
   if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} steps`);
   const mean = times.reduce((a, b) => a + b, 0) / runs;
   const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
@@ -205,9 +162,9 @@ async function profileDetector(name: string): Promise<void> {
   );
   console.log('\n| phase | CPU ms | in kernels ms | JS outside kernels ms | % of step |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const ph of ['forward', 'backward', 'update'] as const) {
-    const wall = p.phaseWall[ph] / runs;
-    const k = p.phaseKernels[ph] / runs;
+  for (const ph of PHASES) {
+    const wall = phaseCpu[ph] / runs;
+    const k = p.partKernels[ph] / runs;
     console.log(`| ${ph} | ${wall.toFixed(1)} | ${k.toFixed(1)} | ${(wall - k).toFixed(1)} | ${pct(wall)} |`);
   }
   const totalCalls = [...p.calls.values()].reduce((a, b) => a + b, 0) / runs;
@@ -410,8 +367,8 @@ if (values.compare !== undefined) {
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const name of values.detectors.split(',')) await compareDetector(name.trim(), arms);
 } else {
-  wrapKernels();
+  profiler.wrap(tf);
   for (const name of values.detectors.split(',')) await profileDetector(name.trim());
-  for (const [kernel, inner] of wrapped) (kernel as { kernelFunc: typeof inner }).kernelFunc = inner;
+  profiler.unwrap();
 }
 images.dispose();
