@@ -37,7 +37,7 @@ const { registerWasmTrainingKernels } = await import('@hpf/engine');
 const fpn = await import('@hpf/fpn');
 const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
-const { KernelProfiler, cpuMs } = await import('./support/kernel-profiler.js');
+const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 
 const { values } = parseArgs({
   options: {
@@ -169,25 +169,10 @@ async function profileDetector(name: string, threshold: number): Promise<void> {
   const p = profiler.stop();
   if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} predicts`);
   const mean = times.reduce((a, b) => a + b, 0) / runs;
-  const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
   console.log(
-    `\n## ${name}, score threshold ${threshold}: predict ${mean.toFixed(1)} ms CPU (mean of ${runs}; median ${median(times).toFixed(1)}), batch ${batch} x ${size} px, ${found} detections in the last batch`,
+    `\n## ${name}, score threshold ${threshold}: predict ${mean.toFixed(1)} ms CPU (mean of ${runs}; median ${median(times).toFixed(1)}), batch ${batch} x ${size} px, ${found} detections in the last batch\n`,
   );
-  console.log('\n| part | CPU ms | in kernels ms | JS ms | % of predict |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const ph of PARTS) {
-    const all = partCpu[ph] / runs;
-    const k = p.partKernels[ph] / runs;
-    console.log(`| ${ph} | ${all.toFixed(1)} | ${k.toFixed(1)} | ${(all - k).toFixed(1)} | ${pct(all)} |`);
-  }
-  const totalCalls = [...p.calls.values()].reduce((a, b) => a + b, 0) / runs;
-  console.log(`\n${totalCalls.toFixed(0)} top-level kernel calls per predict`);
-  console.log('\n| part: kernel | calls | ms per predict | % of predict |');
-  console.log('| --- | ---: | ---: | ---: |');
-  const sorted = [...p.kernels].sort((a, b) => b[1] - a[1]);
-  for (const [kernel, ms] of sorted.slice(0, top)) console.log(`| ${kernel} | ${(p.calls.get(kernel)! / runs).toFixed(0)} | ${(ms / runs).toFixed(2)} | ${pct(ms / runs)} |`);
-  const rest = sorted.slice(top).reduce((a, [, ms]) => a + ms, 0) / runs;
-  if (rest > 0) console.log(`| (${sorted.length - top} others) | | ${rest.toFixed(2)} | ${pct(rest)} |`);
+  console.log(profileTables(p, partCpu, { runs, meanMs: mean, top, unit: 'predict', partHeading: 'part', kernelHeading: 'part: kernel', digits: 2 }).join('\n'));
 
   // Post-processing pieces, timed alone on the last predict's decoded levels (kept alive here).
   let kept: Level[] = [];

@@ -44,7 +44,7 @@ const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kern
 const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
 const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
-const { KernelProfiler, cpuMs } = await import('./support/kernel-profiler.js');
+const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 
 const { values } = parseArgs({
   options: {
@@ -156,25 +156,10 @@ async function profileDetector(name: string): Promise<void> {
   const p = profiler.stop();
   if (tf.memory().numTensors !== tensors) throw new Error(`${name}: numTensors ${tensors} -> ${tf.memory().numTensors} over ${runs} steps`);
   const mean = times.reduce((a, b) => a + b, 0) / runs;
-  const pct = (ms: number): string => `${((ms / mean) * 100).toFixed(1)}%`;
   console.log(
-    `\n## ${name}: step ${mean.toFixed(0)} ms CPU (mean of ${runs}; median ${median(times).toFixed(0)} ms CPU, ${median(wallTimes).toFixed(0)} ms wall), ${variables.length} variables`,
+    `\n## ${name}: step ${mean.toFixed(0)} ms CPU (mean of ${runs}; median ${median(times).toFixed(0)} ms CPU, ${median(wallTimes).toFixed(0)} ms wall), ${variables.length} variables\n`,
   );
-  console.log('\n| phase | CPU ms | in kernels ms | JS outside kernels ms | % of step |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
-  for (const ph of PHASES) {
-    const wall = phaseCpu[ph] / runs;
-    const k = p.partKernels[ph] / runs;
-    console.log(`| ${ph} | ${wall.toFixed(1)} | ${k.toFixed(1)} | ${(wall - k).toFixed(1)} | ${pct(wall)} |`);
-  }
-  const totalCalls = [...p.calls.values()].reduce((a, b) => a + b, 0) / runs;
-  console.log(`\n${totalCalls.toFixed(0)} top-level kernel calls per step`);
-  console.log('\n| kernel | calls | ms per step | % of step |');
-  console.log('| --- | ---: | ---: | ---: |');
-  const sorted = [...p.kernels].sort((a, b) => b[1] - a[1]);
-  for (const [kernel, ms] of sorted.slice(0, top)) console.log(`| ${kernel} | ${(p.calls.get(kernel)! / runs).toFixed(0)} | ${(ms / runs).toFixed(1)} | ${pct(ms / runs)} |`);
-  const rest = sorted.slice(top).reduce((a, [, ms]) => a + ms, 0) / runs;
-  if (rest > 0) console.log(`| (${sorted.length - top} others) | | ${rest.toFixed(1)} | ${pct(rest)} |`);
+  console.log(profileTables(p, phaseCpu, { runs, meanMs: mean, top, unit: 'step', partHeading: 'phase', kernelHeading: 'kernel', digits: 1 }).join('\n'));
   optimizer.dispose();
   detector.dispose();
 }

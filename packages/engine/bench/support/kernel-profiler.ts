@@ -86,3 +86,43 @@ export class KernelProfiler<Part extends string> {
     return profile;
   }
 }
+
+export interface ProfileTableOptions {
+  /** Recorded runs (steps or predicts); every number is per run. */
+  runs: number;
+  /** Mean CPU ms of one run: the 100% of the percentages. */
+  meanMs: number;
+  /** Kernels listed by name; the rest are summed in one row. */
+  top: number;
+  /** 'step' or 'predict', for the headings. */
+  unit: string;
+  /** Heading of the part column and of the kernel column. */
+  partHeading: string;
+  kernelHeading: string;
+  /** Decimals of the kernel times. */
+  digits: number;
+}
+
+/**
+ * Markdown tables of a recording: per part (CPU, in kernels, JS = the rest), the count of top-level
+ * kernel calls, and the kernels by time. `partCpu` is each part's whole CPU time, kernels included.
+ */
+export function profileTables<Part extends string>(profile: KernelProfile<Part>, partCpu: Record<Part, number>, o: ProfileTableOptions): string[] {
+  const pct = (ms: number): string => `${((ms / o.meanMs) * 100).toFixed(1)}%`;
+  const lines = [`| ${o.partHeading} | CPU ms | in kernels ms | JS outside kernels ms | % of ${o.unit} |`, '| --- | ---: | ---: | ---: | ---: |'];
+  for (const part of Object.keys(partCpu) as Part[]) {
+    const all = partCpu[part] / o.runs;
+    const inKernels = profile.partKernels[part] / o.runs;
+    lines.push(`| ${part} | ${all.toFixed(1)} | ${inKernels.toFixed(1)} | ${(all - inKernels).toFixed(1)} | ${pct(all)} |`);
+  }
+  const totalCalls = [...profile.calls.values()].reduce((a, b) => a + b, 0) / o.runs;
+  lines.push('', `${totalCalls.toFixed(0)} top-level kernel calls per ${o.unit}`, '');
+  lines.push(`| ${o.kernelHeading} | calls | ms per ${o.unit} | % of ${o.unit} |`, '| --- | ---: | ---: | ---: |');
+  const sorted = [...profile.kernels].sort((a, b) => b[1] - a[1]);
+  for (const [kernel, ms] of sorted.slice(0, o.top)) {
+    lines.push(`| ${kernel} | ${(profile.calls.get(kernel)! / o.runs).toFixed(0)} | ${(ms / o.runs).toFixed(o.digits)} | ${pct(ms / o.runs)} |`);
+  }
+  const rest = sorted.slice(o.top).reduce((a, [, ms]) => a + ms, 0) / o.runs;
+  if (rest > 0) lines.push(`| (${sorted.length - o.top} others) | | ${rest.toFixed(o.digits)} | ${pct(rest)} |`);
+  return lines;
+}
