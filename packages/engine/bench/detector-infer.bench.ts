@@ -35,9 +35,9 @@ const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 const { registerWasmTrainingKernels } = await import('@hpf/engine');
 const fpn = await import('@hpf/fpn');
-const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
+const { createQuickDetector } = await import('./support/quick-detector.js');
 
 const { values } = parseArgs({
   options: {
@@ -88,21 +88,7 @@ interface Instrumentable {
 }
 
 async function createDetector(name: string, scoreThreshold: number): Promise<Instrumentable> {
-  const entry = DETECTORS[name];
-  if (entry === undefined) throw new Error(`--detectors: unknown detector '${name}'`);
-  const factory = await entry.load();
-  return factory({
-    numClasses: 10,
-    hpf: false,
-    seed: 0,
-    backbone: 'resnet10-mini',
-    neckChannels: 32,
-    featChannels: 32,
-    stackedConvs: 2,
-    ...entry.smallInput,
-    ...(entry.scheduleOptions?.({ epochs: 5 }) ?? {}),
-    test: { scoreThreshold },
-  }) as unknown as Instrumentable;
+  return (await createQuickDetector(name, { test: { scoreThreshold } })) as unknown as Instrumentable;
 }
 
 async function timingOnly(name: string, threshold: number): Promise<void> {

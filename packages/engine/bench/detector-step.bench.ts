@@ -42,9 +42,9 @@ await import('@tensorflow/tfjs-backend-wasm');
 // The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
 const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
 const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
-const { DETECTORS } = await import('../../cli/src/registry.js');
 const { median } = await import('./support/reference.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
+const { createQuickDetector } = await import('./support/quick-detector.js');
 
 const { values } = parseArgs({
   options: {
@@ -89,25 +89,8 @@ const profiler = new KernelProfiler<Phase>(PHASES, (name, inputs) =>
   values.shapes ? `${name} ${Object.values(inputs).map((t) => `[${t?.shape.join('x')}]`).join(' ')}` : name,
 );
 
-async function createDetector(name: string) {
-  const entry = DETECTORS[name];
-  if (entry === undefined) throw new Error(`--detectors: unknown detector '${name}'`);
-  const factory = await entry.load();
-  return factory({
-    numClasses: 10,
-    hpf: false,
-    seed: 0,
-    backbone: 'resnet10-mini',
-    neckChannels: 32,
-    featChannels: 32,
-    stackedConvs: 2,
-    ...entry.smallInput,
-    ...(entry.scheduleOptions?.({ epochs: 5 }) ?? {}),
-  });
-}
-
 async function profileDetector(name: string): Promise<void> {
-  const detector = await createDetector(name);
+  const detector = await createQuickDetector(name);
   const variables = detector.trainableVariables();
   const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
   const innerStep = optimizer.step.bind(optimizer);
@@ -293,7 +276,7 @@ async function armsFor(spec: string): Promise<[Arm, Arm]> {
 }
 
 async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
-  const detector = await createDetector(name);
+  const detector = await createQuickDetector(name);
   const variables = detector.trainableVariables();
   const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
   const predict = async (): Promise<[number, number]> => {
