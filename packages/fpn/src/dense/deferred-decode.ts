@@ -10,6 +10,21 @@ export type BoxDecoder = (regression: Float32Array, image: number, prior: number
 const f = Math.fround;
 const clip = (v: number, hi: number): number => (v < 0 ? 0 : v > hi ? hi : v);
 
+// Writes x1, y1, x2, y2 at out[offset..], clipped to the image (as the coders' clipBorder) when given.
+function writeBox(out: Float32Array, offset: number, x1: number, y1: number, x2: number, y2: number, clipTo: SizeHW | undefined): void {
+  if (clipTo !== undefined) {
+    const [height, width] = clipTo;
+    x1 = clip(x1, width);
+    x2 = clip(x2, width);
+    y1 = clip(y1, height);
+    y2 = clip(y2, height);
+  }
+  out[offset] = x1;
+  out[offset + 1] = y1;
+  out[offset + 2] = x2;
+  out[offset + 3] = y2;
+}
+
 /**
  * `coder.decode(priors, deltas, imageSize)` for one prior on the CPU. Every step is rounded to
  * float32 in the order the tensor version computes it, so the boxes equal the tensor decoding
@@ -27,7 +42,6 @@ export function deltaBoxDecoder(coder: DeltaXYWHCoder, priors: Float32Array, num
   const ctrClamp = f(coder.ctrClamp);
   const clipBorder = coder.clipBorder;
   const addCtrClamp = coder.addCtrClamp;
-  const [height, width] = imageSize;
   return (regression, image, prior, out, offset) => {
     const r = 4 * (image * numPriors + prior);
     const p = 4 * prior;
@@ -55,20 +69,7 @@ export function deltaBoxDecoder(coder: DeltaXYWHCoder, priors: Float32Array, num
     const cy = f(py + shiftY);
     const halfW = f(f(pw * f(Math.exp(dw))) * 0.5);
     const halfH = f(f(ph * f(Math.exp(dh))) * 0.5);
-    let bx1 = f(cx - halfW);
-    let by1 = f(cy - halfH);
-    let bx2 = f(cx + halfW);
-    let by2 = f(cy + halfH);
-    if (clipBorder) {
-      bx1 = clip(bx1, width);
-      bx2 = clip(bx2, width);
-      by1 = clip(by1, height);
-      by2 = clip(by2, height);
-    }
-    out[offset] = bx1;
-    out[offset + 1] = by1;
-    out[offset + 2] = bx2;
-    out[offset + 3] = by2;
+    writeBox(out, offset, f(cx - halfW), f(cy - halfH), f(cx + halfW), f(cy + halfH), clipBorder ? imageSize : undefined);
   };
 }
 
@@ -95,20 +96,6 @@ export function distanceBoxDecoder(options: DistanceBoxDecoderOptions): BoxDecod
     const r = 4 * (image * numPriors + prior);
     const px = points[pointDim * prior]!;
     const py = points[pointDim * prior + 1]!;
-    let x1 = f(px - f(regression[r]! * s));
-    let y1 = f(py - f(regression[r + 1]! * s));
-    let x2 = f(px + f(regression[r + 2]! * s));
-    let y2 = f(py + f(regression[r + 3]! * s));
-    if (maxShape !== undefined) {
-      const [height, width] = maxShape;
-      x1 = clip(x1, width);
-      x2 = clip(x2, width);
-      y1 = clip(y1, height);
-      y2 = clip(y2, height);
-    }
-    out[offset] = x1;
-    out[offset + 1] = y1;
-    out[offset + 2] = x2;
-    out[offset + 3] = y2;
+    writeBox(out, offset, f(px - f(regression[r]! * s)), f(py - f(regression[r + 1]! * s)), f(px + f(regression[r + 2]! * s)), f(py + f(regression[r + 3]! * s)), maxShape);
   };
 }
