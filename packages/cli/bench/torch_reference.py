@@ -93,7 +93,11 @@ def identity_resize(image, target=None):
     return image, target
 
 
-def build(detector: str, score_thresh: float) -> nn.Module:
+def build(detector: str, score_thresh: float, octave_base_scale: float = 1.0, fcos_range_scale: float = 1.0) -> nn.Module:
+    """torchvision's detector on the quick network. `octave_base_scale`: RetinaNet's anchor side at
+    the first scale / stride (ours on small inputs: 1; published: 4). `fcos_range_scale`: torchvision
+    derives FCOS' regress ranges from its one anchor per location (4x to 8x its side), so anchors of
+    scale * stride give the published ranges times `scale` (0.5: ranges / 2)."""
     common = dict(
         min_size=IMAGE_SIZE,
         max_size=IMAGE_SIZE,
@@ -105,7 +109,7 @@ def build(detector: str, score_thresh: float) -> nn.Module:
         topk_candidates=1000,
     )
     if detector == "retinanet":
-        sizes = tuple(tuple(s * 2 ** (i / 3) for i in range(3)) for s in STRIDES)
+        sizes = tuple(tuple(octave_base_scale * s * 2 ** (i / 3) for i in range(3)) for s in STRIDES)
         anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(STRIDES))
         head = RetinaNetHead(CHANNELS, anchors.num_anchors_per_location()[0], NUM_CLASSES)
         # torchvision builds 4 conv+ReLU units (Conv2dNormActivation, one child each); ours has 2.
@@ -113,7 +117,7 @@ def build(detector: str, score_thresh: float) -> nn.Module:
         head.regression_head.conv = cut_tower(head.regression_head.conv, STACKED_CONVS, 1)
         model = RetinaNet(MiniResNetFpn(extra_from_output=False), NUM_CLASSES, anchor_generator=anchors, head=head, **common)
     elif detector == "fcos":
-        anchors = AnchorGenerator(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
+        anchors = AnchorGenerator(tuple((fcos_range_scale * s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
         head = FCOSHead(CHANNELS, 1, NUM_CLASSES, num_convs=STACKED_CONVS)
         model = FCOS(MiniResNetFpn(extra_from_output=True), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, **common)
     else:

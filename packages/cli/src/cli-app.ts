@@ -86,6 +86,7 @@ export interface TrainCliOptions {
   checkpointEvery: number;
   resume?: boolean;
   eval: boolean;
+  valEvery: number;
   flip: number;
   dataCache?: string;
   set?: Record<string, unknown>;
@@ -127,6 +128,7 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
     checkpointEvery: o.checkpointEvery,
     resume: o.resume === true,
     evaluate: o.eval,
+    valEvery: o.valEvery,
     flipProbability: o.flip,
   };
   if (o.inputSize !== undefined) options.inputSize = o.inputSize;
@@ -202,6 +204,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--checkpoint-every <n>', 'also checkpoint every n iterations (0: epoch ends only)', intArg('--checkpoint-every'), d.checkpointEvery)
     .option('--resume', 'continue from <out>/checkpoint.hpf')
     .option('--no-eval', 'skip the COCO evaluation on val/ at the end')
+    .option('--val-every <n>', 'also evaluate COCO AP on val/ every n iterations (0: only at the end)', intArg('--val-every'), d.valEvery)
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
     .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')

@@ -29,14 +29,16 @@ export function resolveData(spec: string, options: ResolveDataOptions = {}): Dat
   if (spec.startsWith(DIGITS_PREFIX)) {
     const preset = spec.slice(DIGITS_PREFIX.length);
     if (preset !== 'quick' && preset !== 'full') throw new Error(`--data: unknown digits-det preset '${preset}' in '${spec}' (expected digits-det:quick or digits-det:full)`);
-    const dir = resolve(cacheDir, `digits-det-${preset}-seed${dataSeed}`);
+    const set = PRESETS[preset];
+    // The split sizes are in the name: a preset that grows never reuses a smaller cached set.
+    const dir = resolve(cacheDir, `digits-det-${preset}-${set.train}x${set.val}-seed${dataSeed}`);
     if (!existsSync(join(dir, 'val', 'instances.json'))) {
       // Generate beside the target and rename, so concurrent runs never read a half-written set.
       const tmp = `${dir}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(resolve(cacheDir), { recursive: true });
       log(`generating digits-det ${preset} (seed ${dataSeed}) into ${dir}`);
-      writeDigitsDet(tmp, { preset: PRESETS[preset], seed: dataSeed });
+      writeDigitsDet(tmp, { preset: set, seed: dataSeed });
       try {
         renameSync(tmp, dir);
       } catch (error) {

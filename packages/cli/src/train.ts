@@ -53,6 +53,8 @@ export interface TrainOptions {
   checkpointEvery: number;
   resume: boolean;
   evaluate: boolean;
+  /** COCO AP on the validation split every N iterations during training (0: only at the end). */
+  valEvery?: number;
   flipProbability: number;
   /** Where digits-det sets are generated (default ./runs/data). */
   dataCache?: string;
@@ -74,6 +76,7 @@ export const TRAIN_DEFAULTS = {
   checkpointEvery: 0,
   resume: false,
   evaluate: true,
+  valEvery: 0,
   flipProbability: 0.5,
 } as const satisfies Partial<TrainOptions>;
 
@@ -84,6 +87,14 @@ export interface IterationRecord {
   losses: Record<string, number>;
   gammas: number[];
   positives: number[];
+}
+
+/** COCO AP on the validation split after `iteration` iterations (the curves of a run's report). */
+export interface ValidationRecord {
+  iteration: number;
+  ap: number;
+  ap50: number;
+  ap75: number;
 }
 
 export interface ProgressEvent extends IterationRecord {
@@ -117,6 +128,8 @@ export interface CheckpointMeta {
   focus: FocusState | null;
   optimizer: SgdStateMeta;
   history: IterationRecord[];
+  /** Validation during training (absent in checkpoints written before --val-every). */
+  validations?: ValidationRecord[];
   trainSeconds: number;
 }
 
@@ -135,6 +148,8 @@ export interface TrainResult {
   /** COCO stats on the validation split (null without evaluation). */
   stats: CocoStats | null;
   history: IterationRecord[];
+  /** --val-every evaluations, in iteration order; the final evaluation is `stats`. */
+  validations: ValidationRecord[];
   detectorOptions: CommonDetectorOptions;
   /** true when the run was stopped by the signal before `steps`. */
   interrupted: boolean;
@@ -194,13 +209,14 @@ export function validateTrainOptions(o: TrainOptions): void {
   positiveInt('input-size', o.inputSize);
   if (!(o.lr > 0)) throw new Error(`--lr must be > 0, got ${o.lr}`);
   if (!(o.checkpointEvery >= 0 && Number.isInteger(o.checkpointEvery))) throw new Error(`--checkpoint-every must be an integer >= 0, got ${o.checkpointEvery}`);
+  if (o.valEvery !== undefined && !(o.valEvery >= 0 && Number.isInteger(o.valEvery))) throw new Error(`--val-every must be an integer >= 0, got ${o.valEvery}`);
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
   detectorEntry(o.detector);
 }
 
 function sameRunOptions(a: TrainOptions, b: TrainOptions): string | undefined {
   // Options that may differ on resume: the ones that do not change the result.
-  const volatile = new Set(['resume', 'out', 'evaluate', 'dataCache', 'checkpointEvery']);
+  const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'dataCache', 'checkpointEvery']);
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (volatile.has(key)) continue;
     const va = JSON.stringify((a as unknown as Record<string, unknown>)[key]);
@@ -253,6 +269,10 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   if (!options.resume && existsSync(ckptPath)) {
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
   }
+  // The validation split is read and checked before training, so a broken one costs no training.
+  const valEvery = options.valEvery ?? 0;
+  const val = options.evaluate || valEvery > 0 ? readCocoDataset(source.valDir) : undefined;
+  if (val !== undefined) checkSameCategories(train, val, source.valDir);
   const detector = await buildDetector(options.detector, detectorOptions);
   const variables = detector.trainableVariables();
   const names = trainableNames(detector, variables);
@@ -269,6 +289,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
 
   let iteration = 0;
   let history: IterationRecord[] = [];
+  let validations: ValidationRecord[] = [];
   let previousSeconds = 0;
   let resumedFrom: string | undefined;
   try {
@@ -298,6 +319,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       }
       iteration = file.meta.iteration;
       history = file.meta.history;
+      validations = file.meta.validations ?? [];
       previousSeconds = file.meta.trainSeconds;
       resumedFrom = ckptPath;
       log(`resuming from ${ckptPath} at iteration ${iteration}`);
@@ -319,6 +341,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
         focus: focus === undefined ? null : focus.state(),
         optimizer: sgd.meta,
         history,
+        validations,
         trainSeconds: elapsed(),
       };
       const tensors: Array<readonly [string, tf.Tensor]> = [
@@ -398,6 +421,11 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
         imagesPerSecond: rate * options.batchSize,
         etaSeconds: (options.steps - iteration) / rate,
       });
+      if (val !== undefined && valEvery > 0 && iteration % valEvery === 0 && iteration < options.steps) {
+        const { stats } = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result;
+        validations.push({ iteration, ap: stats.AP, ap50: stats.AP50, ap75: stats.AP75 });
+        log(`iteration ${iteration}: val AP ${(100 * stats.AP).toFixed(2)}, AP50 ${(100 * stats.AP50).toFixed(2)}`);
+      }
       const epochEnd = iteration % perEpoch === 0;
       const periodic = options.checkpointEvery > 0 && iteration % options.checkpointEvery === 0;
       if (epochEnd || periodic || iteration === options.steps || hooks.signal?.aborted) save();
@@ -405,10 +433,8 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
 
     const trainSeconds = elapsed();
     let stats: CocoStats | null = null;
-    if (!interrupted && options.evaluate) {
+    if (!interrupted && options.evaluate && val !== undefined) {
       log('evaluating on the validation split');
-      const val = readCocoDataset(source.valDir);
-      checkSameCategories(train, val, source.valDir);
       stats = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result.stats;
     }
     const result: TrainResult = {
@@ -422,6 +448,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       trainSeconds,
       stats,
       history,
+      validations,
       detectorOptions,
       interrupted,
       checkpoint: ckptPath,
