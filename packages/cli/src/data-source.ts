@@ -30,8 +30,8 @@ export function resolveData(spec: string, options: ResolveDataOptions = {}): Dat
     const preset = spec.slice(DIGITS_PREFIX.length);
     if (preset !== 'quick' && preset !== 'full') throw new Error(`--data: unknown digits-det preset '${preset}' in '${spec}' (expected digits-det:quick or digits-det:full)`);
     const set = PRESETS[preset];
-    // The split sizes are in the name: a preset that grows never reuses a smaller cached set.
-    const dir = resolve(cacheDir, `digits-det-${preset}-${set.train}x${set.val}-seed${dataSeed}`);
+    // What shapes the set is in the name: a preset that changes never reuses a stale cached set.
+    const dir = resolve(cacheDir, `digits-det-${preset}-${set.train}x${set.val}-side${set.minInkSide}-seed${dataSeed}`);
     if (!existsSync(join(dir, 'val', 'instances.json'))) {
       // Generate beside the target and rename, so concurrent runs never read a half-written set.
       const tmp = `${dir}.tmp-${process.pid}`;

@@ -71,7 +71,7 @@ export function generateImage(rng: Random, preset: DigitsDetPreset, split: Split
   const wanted = rng.int(preset.minDigits, preset.maxDigits);
   for (let i = 0; i < wanted; i++) {
     const glyph = pickGlyph(rng, split);
-    const p = sizeGlyph(rng, glyph, inkHeight(rng, preset), size);
+    const p = sizeGlyph(rng, glyph, inkHeight(rng, preset), size, preset.minInkSide);
     if (!placeInside(rng, p, placed, size)) continue;
     placed.push(p);
     objects.push(drawDigit(rng, canvas, owner, p, objects.length, 'digit'));
@@ -112,9 +112,11 @@ function inkHeight(rng: Random, preset: DigitsDetPreset): number {
   return Math.exp(lo + (hi - lo) * rng.uniform() ** 1.5);
 }
 
-function sizeGlyph(rng: Random, glyph: DigitGlyph, height: number, imageSize: number): Placement {
-  const fy = height / glyph.height;
-  const fx = fy * rng.uniform(0.8, 1.25);
+/** The glyph scaled to ink `height` with an aspect jitter; both ink sides at least `minSide` (same draws either way). */
+function sizeGlyph(rng: Random, glyph: DigitGlyph, height: number, imageSize: number, minSide = 0): Placement {
+  const jitter = rng.uniform(0.8, 1.25);
+  const fy = Math.max(height / glyph.height, minSide / glyph.height, minSide / (glyph.width * jitter));
+  const fx = fy * jitter;
   const width = Math.min(imageSize, Math.max(1, Math.round(glyph.width * fx)));
   const h = Math.min(imageSize, Math.max(1, Math.round(glyph.height * fy)));
   return { glyph, alpha: resizeAlpha(glyph.alpha, glyph.width, glyph.height, width, h), x: 0, y: 0, width, height: h };

@@ -11,6 +11,13 @@ export interface DigitsDetPreset {
   /** Ink height range of a digit in pixels; drawn log-uniform with a bias to small ones. */
   minInkHeight: number;
   maxInkHeight: number;
+  /**
+   * Smallest side of an annotated digit's ink box, in pixels (0: no floor). A digit narrower than
+   * the finest stride (8 px) can fall between the P3 grid points: then no prior centre lies inside
+   * it, and every centre-in-box assigner (FCOS, ATSS, GFL, VFNet, TOOD, FoveaBox) trains it as
+   * background. Thin glyphs (a '1') are drawn taller instead, so the floor costs no draws.
+   */
+  minInkSide: number;
   /** Up to this many partial digits (hard negatives) per image. */
   maxPartials: number;
   /** Up to this many distractor strokes under the digits, and over them. */
@@ -37,6 +44,7 @@ export const PRESETS: Readonly<Record<'quick' | 'full', Readonly<DigitsDetPreset
     maxDigits: 12,
     minInkHeight: 8,
     maxInkHeight: 122,
+    minInkSide: 12,
     maxPartials: 2,
     maxStrokesUnder: 4,
     maxStrokesOver: 2,
@@ -51,6 +59,7 @@ export const PRESETS: Readonly<Record<'quick' | 'full', Readonly<DigitsDetPreset
     maxDigits: 12,
     minInkHeight: 8,
     maxInkHeight: 304,
+    minInkSide: 12,
     maxPartials: 3,
     maxStrokesUnder: 6,
     maxStrokesOver: 3,

@@ -17,6 +17,8 @@ export const OVERFIT_PRESET = {
   maxDigits: 3,
   minInkHeight: 14,
   maxInkHeight: 48,
+  // The overfit sets predate the ink-side floor; 0 keeps them (and the tests tuned on them) as they were.
+  minInkSide: 0,
   maxPartials: 0,
   maxStrokesOver: 0,
 };

@@ -25,6 +25,8 @@ function presetNetwork(): Pick<TrainOptions, 'neckChannels' | 'featChannels' | '
       'feat-channels': { type: 'string' },
       'stacked-convs': { type: 'string' },
       'clip-grad-norm': { type: 'string' },
+      // Validation during a run does not change its step: read and not used here.
+      'val-every': { type: 'string' },
     },
     strict: true,
   });
