@@ -62,6 +62,28 @@ export interface BenchRun {
   dir: string;
 }
 
+/**
+ * A slice of a bench for one machine (`--shard i/n`, i in 1..n): the runs at plan positions
+ * i - 1, i - 1 + n, ... Every shard plans the same runs, so n machines with the same command and
+ * their own i cover the bench once between them, and `hpf report` merges their folders.
+ */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(spec: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
+  const index = m === null ? NaN : Number(m[1]);
+  const count = m === null ? NaN : Number(m[2]);
+  if (!(count >= 1 && index >= 1 && index <= count)) throw new Error(`--shard must be i/n with 1 <= i <= n (e.g. 2/4), got '${spec}'`);
+  return { index, count };
+}
+
+export function shardRuns<T>(runs: readonly T[], shard: Shard | undefined): T[] {
+  return shard === undefined ? [...runs] : runs.filter((_, k) => k % shard.count === shard.index - 1);
+}
+
 export type RunStatus = 'done' | 'partial' | 'pending';
 
 export function planRuns(config: BenchConfig, benchDir: string): BenchRun[] {
@@ -187,6 +209,8 @@ export interface RunBenchOptions {
   cliPath: string;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Run only this slice of the plan (`--shard i/n`). */
+  shard?: Shard;
 }
 
 export interface BenchOutcome {
@@ -201,7 +225,8 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
   const dataCache = join(resolve(benchDir), 'data');
   // Generate the data once here, so parallel children never race to write it.
   resolveData(config.data, { cacheDir: dataCache, log });
-  const runs = planRuns(config, benchDir);
+  const runs = shardRuns(planRuns(config, benchDir), options.shard);
+  if (options.shard !== undefined) log(`shard ${options.shard.index}/${options.shard.count}: ${runs.length} of ${planRuns(config, benchDir).length} runs`);
   const outcome: BenchOutcome = { done: [], failed: [], skipped: [] };
   const queue = runs.filter((r) => {
     if (runStatus(r) !== 'done') return true;

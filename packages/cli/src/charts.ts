@@ -129,3 +129,52 @@ export function gammaChartSpec(
     },
   } as TopLevelSpec;
 }
+
+export interface CurvePoint {
+  /** 'loss' (loss terms) or 'val AP' (COCO AP on the validation split, percent). */
+  panel: "loss" | "val AP";
+  /** The loss term, or 'AP'. */
+  series: string;
+  arm: string;
+  iteration: number;
+  value: number;
+}
+
+/** Two panels over iterations: loss terms (colour: term, dash: arm) and validation AP (colour: arm). */
+export function curvesChartSpec(
+  points: readonly CurvePoint[],
+  title: string
+): TopLevelSpec {
+  const x = { field: "iteration", type: "quantitative", title: "iteration" } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    data: { values: [...points] },
+    vconcat: [
+      {
+        width: 480,
+        height: 220,
+        transform: [{ filter: "datum.panel === 'loss'" }],
+        mark: { type: "line", strokeWidth: 1.2 },
+        encoding: {
+          x,
+          y: { field: "value", type: "quantitative", title: "loss" },
+          color: { field: "series", type: "nominal", title: "term" },
+          strokeDash: { field: "arm", type: "nominal", title: "arm" },
+          detail: { field: "arm" },
+        },
+      },
+      {
+        width: 480,
+        height: 160,
+        transform: [{ filter: "datum.panel === 'val AP'" }],
+        mark: { type: "line", point: true, strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: "value", type: "quantitative", title: "val AP (%)" },
+          color: { field: "arm", type: "nominal", title: "arm" },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}

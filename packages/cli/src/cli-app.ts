@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BENCH_PRESETS, runBench, type BenchConfig } from './bench.js';
+import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
 import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';
 import { TRAIN_DEFAULTS, type HpfSetting, type TrainOptions } from './train.js';
 
@@ -327,7 +327,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
   const bench = new Command('bench').description('benchmarks');
   bench.addCommand(
     new Command('stable-gain')
-      .description('the stable-gain protocol (DESIGN.md section 5): baseline vs HPF per detector and seed, one process per run, resumable')
+      .description('the stable-gain protocol: baseline vs HPF per detector and seed, one process per run, resumable, shardable')
       .addOption(new Option('--preset <name>', 'quick: digits-det quick; full: digits-det full').choices(['quick', 'full']).default('quick'))
       .option('--detectors <list>', `'all' or a comma list of ${detectorNames().join(', ')}`, 'all')
       .option('--seeds <n>', 'seeds 0..n-1', intArg('--seeds', 1), 3)
@@ -339,7 +339,9 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .option('--backbone <preset>', 'backbone preset (default: the preset\'s)')
       .option('--hpf-delta <delta>', 'HPF delta of the hpf arm (the same for every detector)', floatArg('--hpf-delta'), 0.5)
       .option('--train-arg <arg>', 'extra argument passed to every hpf train run, repeatable (e.g. --train-arg=--input-size=96)', (v: string, p: string[] = []) => [...p, v])
-      .action(async (o: { preset: 'quick' | 'full'; detectors: string; seeds: number; jobs: number; out: string; steps?: number; batchSize?: number; lr?: number; backbone?: string; hpfDelta: number; trainArg?: string[] }) => {
+      .option('--shard <i/n>', 'run only slice i of n of the runs (one per machine; hpf report merges the folders)')
+      .action(async (o: { preset: 'quick' | 'full'; detectors: string; seeds: number; jobs: number; out: string; steps?: number; batchSize?: number; lr?: number; backbone?: string; hpfDelta: number; trainArg?: string[]; shard?: string }) => {
+        const shard = o.shard === undefined ? undefined : parseShard(o.shard);
         const preset = BENCH_PRESETS[o.preset];
         const config: BenchConfig = {
           format: 1,
@@ -358,7 +360,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
         if (cliPath === undefined || !existsSync(cliPath)) throw new Error('hpf bench: cannot find the hpf entry script to start runs with');
         const { signal, release } = abortOnSignals(io);
         try {
-          const outcome = await runBench(o.out, config, { jobs: o.jobs, cliPath, signal, log: (l) => io.out(`[bench] ${l}\n`) });
+          const outcome = await runBench(o.out, config, { jobs: o.jobs, cliPath, signal, log: (l) => io.out(`[bench] ${l}\n`), ...(shard === undefined ? {} : { shard }) });
           if (signal.aborted) {
             io.out(`[bench] interrupted: finished runs are kept; re-run the same command to continue\n`);
             process.exitCode = 130;
@@ -377,16 +379,12 @@ export function createProgram(io: CliIo = defaultIo): Command {
 
   program.addCommand(
     new Command('report')
-      .description('Markdown table, JSON and charts (SVG + PNG) of a stable-gain bench folder')
-      .argument('<bench-dir>', 'folder written by hpf bench stable-gain')
-      .option('--out <dir>', 'where to write report.md, report.json and the charts (default: the bench folder)')
-      .option('--gamma-detector <name>', 'detector whose per-level gamma is charted (default: the first)')
-      .action(async (dir: string, o: { out?: string; gammaDetector?: string }) => {
+      .description('Markdown table, JSON and charts (SVG + PNG) of a stable-gain bench folder, or of its shards merged')
+      .argument('<bench-dirs...>', 'folder(s) written by hpf bench stable-gain (the shards of one bench)')
+      .option('--out <dir>', 'where to write report.md, report.json and the charts (default: the first bench folder)')
+      .action(async (dirs: string[], o: { out?: string }) => {
         const { writeReport } = await import('./report.js');
-        const options: { outDir?: string; gammaDetector?: string } = {};
-        if (o.out !== undefined) options.outDir = o.out;
-        if (o.gammaDetector !== undefined) options.gammaDetector = o.gammaDetector;
-        const { markdown, files } = await writeReport(dir, options);
+        const { markdown, files } = await writeReport(dirs, o.out === undefined ? {} : { outDir: o.out });
         io.out(`${markdown}\nwritten: ${files.join(', ')}\n`);
       }),
   );

@@ -1,22 +1,34 @@
 /**
- * `hpf report <bench dir>`: per detector, baseline and HPF COCO metrics as mean +- sd over seeds,
- * the paired delta and wins, the summary line, a JSON file with every number, and two charts.
+ * `hpf report <bench dir> [more shard dirs]`: per detector, baseline and HPF COCO metrics as
+ * mean +- sd over seeds, the paired delta with its 95% t-interval and wins, a verdict per detector
+ * and for the claim, a JSON file with every number, and charts (AP delta; per detector: gamma per
+ * level over training, and loss terms and validation AP over iterations for both arms).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
-import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type MachineInfo, type RunTiming } from './bench.js';
-import { deltaChartSpec, gammaChartSpec, writeChart, type GammaPoint } from './charts.js';
+import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type BenchRun, type MachineInfo, type RunTiming } from './bench.js';
+import { curvesChartSpec, deltaChartSpec, gammaChartSpec, writeChart, type CurvePoint, type GammaPoint } from './charts.js';
 import { pairedSummary, type PairedSummary } from './stats.js';
 import { RESULT_FILE, type TrainResult } from './train.js';
 
 export const METRICS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl'] as const;
 export type Metric = (typeof METRICS)[number];
 
+/**
+ * What the AP deltas of one detector show: `gain` / `loss` when the 95% t-interval of the paired
+ * delta lies above / below zero, `unresolved` when it contains zero, `one seed` without an interval.
+ */
+export type Verdict = 'gain' | 'loss' | 'unresolved' | 'one seed' | 'no data';
+
+/** Precondition of the protocol: a baseline below this AP has not learned enough to judge a loss by. */
+export const MIN_BASELINE_AP = 0.15;
+
 export interface DetectorReport {
   detector: string;
   seeds: number[];
   metrics: Record<Metric, PairedSummary | null>;
+  verdict: Verdict;
   /** Mean gamma per level over the last 10% of iterations, per arm (mean over seeds). */
   finalGamma: { baseline: number[]; hpf: number[] };
 }
@@ -40,7 +52,18 @@ export interface BenchReport {
   setup: BenchSetup;
   detectors: DetectorReport[];
   missing: string[];
-  summary: { detectorsImproved: number; detectorsCompared: number; meanApDelta: number | null };
+  /** Bench folders the report merged (shards of one bench, or one folder). */
+  folders: string[];
+  summary: {
+    detectorsImproved: number;
+    detectorsCompared: number;
+    meanApDelta: number | null;
+    verdicts: Record<Verdict, string[]>;
+    /** Detectors whose mean baseline AP is below MIN_BASELINE_AP. */
+    weakBaselines: string[];
+    /** The claim "HPF gives a stable gain on every detector", as these runs show it. */
+    claim: 'holds' | 'does not hold' | 'not resolved';
+  };
   charts: Record<string, { svg: string; png: string }>;
 }
 
@@ -73,8 +96,9 @@ export function sessionWallSeconds(timings: RunTiming[]): number | null {
   return [...sessions.values()].reduce((s, x) => s + (x.end - x.start) / 1000, 0);
 }
 
-function benchSetup(benchDir: string, results: Map<string, { baseline: TrainResult; hpf: TrainResult }[]>): BenchSetup {
-  const timings = readTimings(benchDir);
+function benchSetup(benchDirs: readonly string[], results: Pairs): BenchSetup {
+  // Sessions are numbered per folder: shards on other machines are sessions of their own.
+  const timings = benchDirs.flatMap((dir, k) => readTimings(dir).map((t) => ({ ...t, session: t.session + 1e6 * k })));
   const machines = new Map(timings.map((t) => [JSON.stringify(t.machine), t.machine]));
   const jobs = new Map(timings.map((t) => [t.session, t.jobs]));
   const all = [...results.values()].flat().flatMap((p) => [p.baseline, p.hpf]);
@@ -92,10 +116,43 @@ function benchSetup(benchDir: string, results: Map<string, { baseline: TrainResu
   };
 }
 
+function verdictOf(ap: PairedSummary | null): Verdict {
+  if (ap === null) return 'no data';
+  if (ap.delta.ci95 === null) return 'one seed';
+  if (ap.delta.ci95[0] > 0) return 'gain';
+  if (ap.delta.ci95[1] < 0) return 'loss';
+  return 'unresolved';
+}
+
+/**
+ * The bench folders as one: the first folder's plan, each run taken from the folder where it is
+ * done (else where it has a checkpoint). Shards of one bench must have been started alike.
+ */
+function mergedRuns(benchDirs: readonly string[]): { config: BenchConfig; runs: BenchRun[] } {
+  if (benchDirs.length === 0) throw new Error('hpf report: no bench folder given');
+  const config = readBenchConfig(benchDirs[0]!);
+  for (const dir of benchDirs.slice(1)) {
+    const other = readBenchConfig(dir);
+    for (const key of Object.keys(config) as (keyof BenchConfig)[]) {
+      if (JSON.stringify(other[key]) !== JSON.stringify(config[key])) {
+        throw new Error(`${dir}: not a shard of the same bench as ${benchDirs[0]} (${key} = ${JSON.stringify(other[key])} there, ${JSON.stringify(config[key])} here)`);
+      }
+    }
+  }
+  const candidates = benchDirs.map((d) => planRuns(config, d));
+  const runs = candidates[0]!.map((first, k) => {
+    const all = candidates.map((c) => c[k]!);
+    return all.find((r) => runStatus(r) === 'done') ?? all.find((r) => runStatus(r) === 'partial') ?? first;
+  });
+  return { config, runs };
+}
+
+type Pairs = Map<string, { baseline: TrainResult; hpf: TrainResult }[]>;
+
 /** The numbers of the report, from finished runs; a seed counts only when both arms finished. */
-export function summarizeBench(benchDir: string): Omit<BenchReport, 'charts'> & { results: Map<string, { baseline: TrainResult; hpf: TrainResult }[]> } {
-  const config = readBenchConfig(benchDir);
-  const runs = planRuns(config, benchDir);
+export function summarizeBench(benchDirs: string | readonly string[]): Omit<BenchReport, 'charts'> & { results: Pairs } {
+  const folders = (typeof benchDirs === 'string' ? [benchDirs] : [...benchDirs]).map((d) => resolve(d));
+  const { config, runs } = mergedRuns(folders);
   const missing = runs.filter((r) => runStatus(r) !== 'done').map((r) => r.id);
   const results = new Map<string, { baseline: TrainResult; hpf: TrainResult }[]>();
   const detectors: DetectorReport[] = [];
@@ -119,18 +176,38 @@ export function summarizeBench(benchDir: string): Omit<BenchReport, 'charts'> & 
       detector,
       seeds: pairs.map((p) => p.seed),
       metrics,
+      verdict: verdictOf(metrics.AP),
       finalGamma: { baseline: meanVectors(pairs.map((p) => tailGamma(p.baseline))), hpf: meanVectors(pairs.map((p) => tailGamma(p.hpf))) },
     });
   }
   const compared = detectors.filter((d) => d.metrics.AP !== null);
   const improved = compared.filter((d) => d.metrics.AP!.delta.mean > 0).length;
   const meanApDelta = compared.length === 0 ? null : compared.reduce((s, d) => s + d.metrics.AP!.delta.mean, 0) / compared.length;
-  return { config, setup: benchSetup(benchDir, results), detectors, missing, summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta }, results };
+  const verdicts: Record<Verdict, string[]> = { gain: [], loss: [], unresolved: [], 'one seed': [], 'no data': [] };
+  for (const d of detectors) verdicts[d.verdict].push(d.detector);
+  const weakBaselines = compared.filter((d) => d.metrics.AP!.baseline.mean < MIN_BASELINE_AP).map((d) => d.detector);
+  // Stable = a gain on every detector of the bench, each with an interval above zero.
+  const claim: BenchReport['summary']['claim'] =
+    verdicts.gain.length === detectors.length && detectors.length > 0
+      ? 'holds'
+      : verdicts.loss.length > 0 || (verdicts.unresolved.length > 0 && missing.length === 0)
+        ? 'does not hold'
+        : 'not resolved';
+  return {
+    config,
+    setup: benchSetup(folders, results),
+    detectors,
+    missing,
+    folders,
+    summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta, verdicts, weakBaselines, claim },
+    results,
+  };
 }
 
 const pct = (x: number): string => (100 * x).toFixed(2);
 const pm = (m: number, sd: number | null): string => (sd === null ? pct(m) : `${pct(m)} ± ${pct(sd)}`);
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${pct(x)}`;
+const interval = (ci: [number, number] | null): string => (ci === null ? 'n/a' : `[${signed(ci[0])}, ${signed(ci[1])}]`);
 
 const minutes = (secs: number): string => `${(secs / 60).toFixed(1)} min`;
 
@@ -157,16 +234,16 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
     '',
     `Preset ${config.preset} (${config.data}), ${config.steps} iterations x batch ${config.batchSize}, lr ${config.lr}, backbone ${config.backbone}, ` +
       `HPF delta ${config.hpfDelta}; seeds ${config.seeds.join(', ')}. COCO metrics on the validation split in percent, mean ± sample sd over seeds; ` +
-      'delta = HPF − baseline paired by seed (same data order, initial weights and schedule); wins = seeds where HPF is higher.',
+      'delta = HPF − baseline paired by seed (same data order, initial weights and schedule), mean ± sd and its 95% t-interval over seeds; wins = seeds where HPF is higher.',
     '',
     ...formatSetup(report.setup, config),
   ];
   for (const m of METRICS) {
-    lines.push(`## ${m}`, '', '| detector | seeds | baseline | HPF | delta | wins |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(`## ${m}`, '', '| detector | seeds | baseline | HPF | delta | 95% CI | wins |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const d of report.detectors) {
       const s = d.metrics[m];
-      if (s === null) lines.push(`| ${d.detector} | 0 | n/a | n/a | n/a | n/a |`);
-      else lines.push(`| ${d.detector} | ${s.n} | ${pm(s.baseline.mean, s.baseline.sd)} | ${pm(s.hpf.mean, s.hpf.sd)} | ${signed(s.delta.mean)}${s.delta.sd === null ? '' : ` ± ${pct(s.delta.sd)}`} | ${s.wins}/${s.n} |`);
+      if (s === null) lines.push(`| ${d.detector} | 0 | n/a | n/a | n/a | n/a | n/a |`);
+      else lines.push(`| ${d.detector} | ${s.n} | ${pm(s.baseline.mean, s.baseline.sd)} | ${pm(s.hpf.mean, s.hpf.sd)} | ${signed(s.delta.mean)}${s.delta.sd === null ? '' : ` ± ${pct(s.delta.sd)}`} | ${interval(s.delta.ci95)} | ${s.wins}/${s.n} |`);
     }
     lines.push('');
   }
@@ -185,6 +262,25 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
       ? 'No detector has both arms finished for any seed.'
       : `HPF improved AP for ${summary.detectorsImproved} of ${summary.detectorsCompared} detectors; mean AP delta ${signed(summary.meanApDelta)} points.`,
   );
+  if (summary.meanApDelta !== null) {
+    const v = summary.verdicts;
+    const list = (names: string[]): string => (names.length === 0 ? 'none' : names.join(', '));
+    lines.push(
+      '',
+      `AP delta per detector by its 95% t-interval over seeds: gain (above zero): ${list(v.gain)}; loss (below zero): ${list(v.loss)}; ` +
+        `not resolved (contains zero): ${list(v.unresolved)}${v['one seed'].length > 0 ? `; one seed only (no interval): ${list(v['one seed'])}` : ''}.`,
+      '',
+      summary.weakBaselines.length === 0
+        ? `Every compared baseline reached AP >= ${pct(MIN_BASELINE_AP)}.`
+        : `Baselines below AP ${pct(MIN_BASELINE_AP)} (too weak to judge a loss by): ${summary.weakBaselines.join(', ')}.`,
+      '',
+      summary.claim === 'holds'
+        ? `**The claim holds here: HPF gives an AP gain whose 95% interval lies above zero on all ${report.detectors.length} detectors.**`
+        : summary.claim === 'does not hold'
+          ? `**The claim does not hold here: a stable gain needs an interval above zero on every detector; ${v.gain.length} of ${report.detectors.length} have one.**`
+          : `**These runs do not yet resolve the claim: ${report.missing.length} runs are unfinished and no detector has shown a loss or an unresolved delta over all its seeds.**`,
+    );
+  }
   if (report.missing.length > 0) lines.push('', `Runs not finished (left out): ${report.missing.join(', ')}.`);
   const names = Object.entries(charts);
   if (names.length > 0) {
@@ -210,32 +306,62 @@ export function gammaPoints(result: TrainResult, window = Math.max(1, Math.round
   return points;
 }
 
+/**
+ * Loss terms (windowed means) and validation AP over iterations of one arm, averaged over seeds
+ * (runs of one bench share their iterations and validation points).
+ */
+export function curvePoints(results: readonly TrainResult[], arm: string): CurvePoint[] {
+  if (results.length === 0) return [];
+  const history = results[0]!.history;
+  const window = Math.max(1, Math.round(history.length / 100));
+  const points: CurvePoint[] = [];
+  const terms = Object.keys(history[0]?.losses ?? {});
+  for (let start = 0; start < history.length; start += window) {
+    const end = Math.min(history.length, start + window);
+    for (const term of terms) {
+      let sum = 0;
+      for (const r of results) for (let i = start; i < end; i++) sum += r.history[i]?.losses[term] ?? NaN;
+      points.push({ panel: 'loss', series: term, arm, iteration: history[end - 1]!.iteration + 1, value: sum / (results.length * (end - start)) });
+    }
+  }
+  const byIteration = new Map<number, number[]>();
+  for (const r of results) {
+    const vals = [...(r.validations ?? []).map((v) => [v.iteration, v.ap] as const), ...(r.stats === null ? [] : [[r.steps, r.stats.AP] as const])];
+    for (const [iteration, ap] of vals) byIteration.set(iteration, [...(byIteration.get(iteration) ?? []), ap]);
+  }
+  for (const [iteration, aps] of [...byIteration.entries()].sort((a, b) => a[0] - b[0])) {
+    if (aps.length === results.length) points.push({ panel: 'val AP', series: 'AP', arm, iteration, value: (100 * aps.reduce((a, b) => a + b, 0)) / aps.length });
+  }
+  return points;
+}
+
 export interface WriteReportOptions {
-  /** Detector whose gamma trajectories are charted (default: the first with a finished HPF run). */
-  gammaDetector?: string;
   outDir?: string;
 }
 
-export async function writeReport(benchDir: string, options: WriteReportOptions = {}): Promise<{ markdown: string; files: string[]; report: BenchReport }> {
-  const root = resolve(benchDir);
+export async function writeReport(benchDirs: string | readonly string[], options: WriteReportOptions = {}): Promise<{ markdown: string; files: string[]; report: BenchReport }> {
+  const folders = typeof benchDirs === 'string' ? [benchDirs] : [...benchDirs];
+  const root = resolve(folders[0] ?? '.');
   const outDir = resolve(options.outDir ?? root);
-  const { results, ...numbers } = summarizeBench(root);
+  const { results, ...numbers } = summarizeBench(folders);
   const charts: Record<string, { svg: string; png: string }> = {};
   const deltaPoints = numbers.detectors.flatMap((d) =>
     (results.get(d.detector) ?? []).filter((p) => p.baseline.stats !== null && p.hpf.stats !== null).map((p) => ({ detector: d.detector, seed: p.hpf.seed, delta: p.hpf.stats!.AP - p.baseline.stats!.AP })),
   );
   if (deltaPoints.length > 0) charts['AP delta per detector'] = await writeChart(join(outDir, 'ap-delta'), deltaChartSpec(deltaPoints));
-  const gammaDetector = options.gammaDetector ?? numbers.detectors.find((d) => (results.get(d.detector) ?? []).length > 0)?.detector;
-  if (gammaDetector !== undefined) {
-    if (!numbers.config.detectors.includes(gammaDetector)) throw new Error(`--gamma-detector: '${gammaDetector}' is not in this bench (${numbers.config.detectors.join(', ')})`);
-    const pair = results.get(gammaDetector)?.[0];
-    if (pair !== undefined) {
-      const points = gammaPoints(pair.hpf);
-      charts[`gamma per level, ${gammaDetector}`] = await writeChart(
-        join(outDir, `gamma-${gammaDetector}`),
-        gammaChartSpec(points, `${gammaDetector} + HPF, seed ${pair.hpf.seed}: gamma per level over training (gamma0 on a level without positives)`),
-      );
-    }
+  for (const d of numbers.detectors) {
+    const pairs = results.get(d.detector) ?? [];
+    if (pairs.length === 0) continue;
+    const first = pairs[0]!.hpf;
+    charts[`gamma per level, ${d.detector}`] = await writeChart(
+      join(outDir, `gamma-${d.detector}`),
+      gammaChartSpec(gammaPoints(first), `${d.detector} + HPF, seed ${first.seed}: gamma per level over training (gamma0 on a level without positives)`),
+    );
+    const curves = [...curvePoints(pairs.map((p) => p.baseline), 'baseline'), ...curvePoints(pairs.map((p) => p.hpf), 'HPF')];
+    charts[`training curves, ${d.detector}`] = await writeChart(
+      join(outDir, `curves-${d.detector}`),
+      curvesChartSpec(curves, `${d.detector}: loss terms and validation AP over iterations, mean of ${pairs.length} seed${pairs.length === 1 ? '' : 's'}`),
+    );
   }
   const report: BenchReport = { ...numbers, charts };
   const markdown = formatMarkdown(numbers, charts, outDir);

@@ -1,4 +1,5 @@
-/** Statistics of the stable-gain report: mean, sample sd, paired deltas and wins over seeds. */
+/** Statistics of the stable-gain report: mean, sample sd, paired deltas, their t-interval and wins over seeds. */
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) throw new Error('mean of an empty list');
@@ -16,11 +17,23 @@ export interface PairedSummary {
   n: number;
   baseline: { mean: number; sd: number | null };
   hpf: { mean: number; sd: number | null };
-  /** hpf - baseline per seed, then mean and sd of those differences. */
-  delta: { mean: number; sd: number | null; values: number[] };
+  /** hpf - baseline per seed, then mean and sd of those differences and their 95% t-interval. */
+  delta: { mean: number; sd: number | null; ci95: [number, number] | null; values: number[] };
   /** Seeds where hpf > baseline (ties count for neither side). */
   wins: number;
   losses: number;
+}
+
+/**
+ * Two-sided 95% confidence interval of the mean of `xs` by Student's t with n - 1 degrees of
+ * freedom (the paired t-interval when `xs` are paired differences); null for fewer than two values.
+ */
+export function tInterval95(xs: readonly number[]): [number, number] | null {
+  const sd = sampleSd(xs);
+  if (sd === null) return null;
+  const m = mean(xs);
+  const half = tQuantile(0.975, xs.length - 1) * (sd / Math.sqrt(xs.length));
+  return [m - half, m + half];
 }
 
 /** `baseline[i]` and `hpf[i]` are the same seed. */
@@ -33,7 +46,7 @@ export function pairedSummary(baseline: readonly number[], hpf: readonly number[
     n: baseline.length,
     baseline: { mean: mean(baseline), sd: sampleSd(baseline) },
     hpf: { mean: mean(hpf), sd: sampleSd(hpf) },
-    delta: { mean: mean(deltas), sd: sampleSd(deltas), values: deltas },
+    delta: { mean: mean(deltas), sd: sampleSd(deltas), ci95: tInterval95(deltas), values: deltas },
     wins: deltas.filter((d) => d > 0).length,
     losses: deltas.filter((d) => d < 0).length,
   };

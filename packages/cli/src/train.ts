@@ -148,8 +148,8 @@ export interface TrainResult {
   /** COCO stats on the validation split (null without evaluation). */
   stats: CocoStats | null;
   history: IterationRecord[];
-  /** --val-every evaluations, in iteration order; the final evaluation is `stats`. */
-  validations: ValidationRecord[];
+  /** --val-every evaluations, in iteration order; the final evaluation is `stats` (absent in results written before --val-every). */
+  validations?: ValidationRecord[];
   detectorOptions: CommonDetectorOptions;
   /** true when the run was stopped by the signal before `steps`. */
   interrupted: boolean;

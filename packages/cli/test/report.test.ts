@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { openBench, planRuns, readTimings, runBench, runStatus, trainArgs, wasmThreadsPerJob, type BenchConfig } from '../src/bench.js';
-import { formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
-import { mean, pairedSummary, sampleSd } from '../src/stats.js';
+import { openBench, parseShard, planRuns, readTimings, runBench, runStatus, shardRuns, trainArgs, wasmThreadsPerJob, type BenchConfig } from '../src/bench.js';
+import { curvePoints, formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
+import { mean, pairedSummary, sampleSd, tInterval95 } from '../src/stats.js';
 
 const config = (over: Partial<BenchConfig> = {}): BenchConfig => ({
   format: 1,
@@ -39,6 +39,19 @@ describe('statistics', () => {
     expect(s.losses).toBe(1);
     expect(pairedSummary([0.5], [0.5])).toMatchObject({ wins: 0, losses: 0, delta: { mean: 0, sd: null } });
     expect(() => pairedSummary([0.1, 0.2], [0.1])).toThrow('same non-zero number of values');
+  });
+
+  it('the 95% t-interval uses Student t quantiles (tables: t(0.975; 1) = 12.7062, t(0.975; 2) = 4.3027)', () => {
+    // mean 0.02, sd sqrt(7e-4) over 3 values: half-width 4.302653 * 0.0264575 / sqrt(3) = 0.0657237
+    const [lo, hi] = tInterval95([0.03, -0.01, 0.04])!;
+    expect(lo).toBeCloseTo(0.02 - 0.0657237, 6);
+    expect(hi).toBeCloseTo(0.02 + 0.0657237, 6);
+    // two values 0.03, -0.01: mean 0.01, sd 0.0282843, half-width 12.7062 * 0.0282843 / sqrt(2) = 0.254124
+    const two = tInterval95([0.03, -0.01])!;
+    expect(two[0]).toBeCloseTo(0.01 - 0.254124, 5);
+    expect(two[1]).toBeCloseTo(0.01 + 0.254124, 5);
+    expect(tInterval95([0.5])).toBeNull();
+    expect(pairedSummary([0.30, 0.32, 0.35], [0.33, 0.31, 0.39]).delta.ci95![0]).toBeCloseTo(0.02 - 0.0657237, 6);
   });
 });
 
@@ -102,19 +115,28 @@ describe('bench bookkeeping and report', () => {
     expect(atss.wins).toBe(1);
     expect(numbers.detectors[1]!.metrics.AP!.n).toBe(1);
     expect(numbers.detectors[0]!.metrics.APl).toBeNull(); // -1: no large objects
-    expect(numbers.summary).toEqual({ detectorsImproved: 2, detectorsCompared: 2, meanApDelta: expect.closeTo((0.01 + 0.05) / 2, 12) });
+    expect(numbers.summary).toEqual({
+      detectorsImproved: 2,
+      detectorsCompared: 2,
+      meanApDelta: expect.closeTo((0.01 + 0.05) / 2, 12),
+      verdicts: { gain: [], loss: [], unresolved: ['atss'], 'one seed': ['fcos'], 'no data': [] },
+      weakBaselines: [],
+      claim: 'not resolved',
+    });
     expect(numbers.detectors[0]!.finalGamma.baseline).toEqual([2, 2, 2, 2, 2]);
 
     const { markdown, files } = await writeReport(dir);
-    expect(markdown).toContain('| atss | 2 | 31.00 ± 1.41 | 32.00 ± 1.41 | +1.00 ± 2.83 | 1/2 |');
-    expect(markdown).toContain('| fcos | 1 | 20.00 | 25.00 | +5.00 | 1/1 |');
+    expect(markdown).toContain('| atss | 2 | 31.00 ± 1.41 | 32.00 ± 1.41 | +1.00 ± 2.83 | [-24.41, +26.41] | 1/2 |');
+    expect(markdown).toContain('| fcos | 1 | 20.00 | 25.00 | +5.00 | n/a | 1/1 |');
     expect(markdown).toContain('HPF improved AP for 2 of 2 detectors; mean AP delta +3.00 points.');
+    expect(markdown).toContain('gain (above zero): none; loss (below zero): none; not resolved (contains zero): atss; one seed only (no interval): fcos.');
+    expect(markdown).toContain('These runs do not yet resolve the claim: 1 runs are unfinished');
     expect(markdown).toContain('Runs not finished (left out): fcos-seed1-hpf.');
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.detectors[0].metrics.AP.wins).toBe(1);
     const svgs = files.filter((f) => f.endsWith('.svg'));
     const pngs = files.filter((f) => f.endsWith('.png'));
-    expect(svgs.map((f) => f.slice(dir.length + 1))).toEqual(['ap-delta.svg', 'gamma-atss.svg']);
+    expect(svgs.map((f) => f.slice(dir.length + 1))).toEqual(['ap-delta.svg', 'gamma-atss.svg', 'curves-atss.svg', 'gamma-fcos.svg', 'curves-fcos.svg']);
     for (const f of svgs) {
       const svg = readFileSync(f, 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
@@ -126,7 +148,7 @@ describe('bench bookkeeping and report', () => {
       expect(png.width).toBe(Math.round(2 * width));
       expect(png.height).toBe(Math.round(2 * height));
     }
-    expect(pngs).toHaveLength(2);
+    expect(pngs).toHaveLength(5);
   });
 
   it('the setup section states backend, machine and wall time summed over bench sessions', () => {
@@ -205,4 +227,57 @@ describe('bench bookkeeping and report', () => {
     expect(wasmThreadsPerJob(1, 64)).toBe(8);
     expect(wasmThreadsPerJob(0, 4)).toBe(4);
   });
+
+  it('--shard i/n takes every n-th run from i - 1; n shards cover the plan once; bad specs are named', () => {
+    const runs = planRuns(config(), '/b');
+    const shards = [1, 2, 3].map((i) => shardRuns(runs, parseShard(`${i}/3`)).map((r) => r.id));
+    expect(shards[0]).toEqual(['atss-seed0-baseline', 'atss-seed1-hpf', 'fcos-seed0-baseline', 'fcos-seed1-hpf']);
+    expect(shards.flat().sort()).toEqual(runs.map((r) => r.id).sort());
+    expect(shardRuns(runs, undefined)).toHaveLength(12);
+    for (const bad of ['0/3', '4/3', '1/0', 'x', '1-3']) expect(() => parseShard(bad)).toThrow(`--shard must be i/n with 1 <= i <= n (e.g. 2/4), got '${bad}'`);
+  });
+
+  it('the report merges shard folders, refuses folders of another bench, and states the verdicts and the claim', async () => {
+    const c = config({ detectors: ['atss', 'fcos'], seeds: [0, 1, 2] });
+    const a = mkdtempSync(join(tmpdir(), 'hpf-shard-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'hpf-shard-b-'));
+    openBench(a, c);
+    openBench(b, c);
+    // atss gains on every seed (+2, +3, +4 points); fcos loses once: the claim does not hold.
+    const aps: Record<string, [number, number][]> = { atss: [[0.30, 0.32], [0.31, 0.34], [0.29, 0.33]], fcos: [[0.20, 0.25], [0.22, 0.21], [0.2, 0.24]] };
+    const runs = planRuns(c, a);
+    shardRuns(runs, parseShard('1/2')).forEach((r) => writeRun(a, r.id, fakeResult(r.detector, r.seed, r.hpf, aps[r.detector]![r.seed]![r.hpf ? 1 : 0]!)));
+    shardRuns(runs, parseShard('2/2')).forEach((r) => writeRun(b, r.id, fakeResult(r.detector, r.seed, r.hpf, aps[r.detector]![r.seed]![r.hpf ? 1 : 0]!)));
+    expect(summarizeBench(a).missing).toHaveLength(6);
+    const merged = summarizeBench([a, b]);
+    expect(merged.missing).toEqual([]);
+    expect(merged.detectors.map((d) => [d.detector, d.verdict])).toEqual([['atss', 'gain'], ['fcos', 'unresolved']]);
+    expect(merged.summary.claim).toBe('does not hold');
+    expect(merged.summary.weakBaselines).toEqual([]);
+    const { markdown } = await writeReport([a, b], { outDir: mkdtempSync(join(tmpdir(), 'hpf-merged-')) });
+    expect(markdown).toContain('The claim does not hold here: a stable gain needs an interval above zero on every detector; 1 of 2 have one.');
+    expect(markdown).toContain('Every compared baseline reached AP >= 15.00.');
+    const other = mkdtempSync(join(tmpdir(), 'hpf-other-'));
+    openBench(other, config({ steps: 40 }));
+    expect(() => summarizeBench([a, other])).toThrow(`${other}: not a shard of the same bench as ${a} (steps = 40 there, 20 here)`);
+  });
+
+  it('training curves average the loss terms over seeds in windows and take validation AP where every seed has it', () => {
+    const r = (seed: number, scale: number) => ({
+      ...fakeResult('atss', seed, false, 0.2 * scale),
+      history: Array.from({ length: 200 }, (_, i) => ({ iteration: i, lr: 0.01, losses: { cls: scale * i, bbox: 1 }, gammas: [2], positives: [1] })),
+      steps: 200,
+      validations: [{ iteration: 100, ap: 0.1 * scale, ap50: 0, ap75: 0 }],
+    });
+    const points = curvePoints([r(0, 1), r(1, 3)] as never, 'baseline');
+    // windows of 2 iterations: the first holds i = 0, 1 -> cls mean over seeds (0 + 1 + 0 + 3) / 4 = 1
+    expect(points.filter((p) => p.panel === 'loss' && p.series === 'cls')[0]).toEqual({ panel: 'loss', series: 'cls', arm: 'baseline', iteration: 2, value: 1 });
+    expect(points.filter((p) => p.panel === 'loss')).toHaveLength(200);
+    expect(points.filter((p) => p.panel === 'val AP').map((p) => [p.iteration, +p.value.toFixed(10)])).toEqual([[100, 20], [200, 40]]);
+  });
 });
+
+function writeRun(dir: string, id: string, result: unknown): void {
+  mkdirSync(join(dir, 'runs', id), { recursive: true });
+  writeFileSync(join(dir, 'runs', id, 'result.json'), JSON.stringify(result));
+}

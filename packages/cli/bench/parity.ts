@@ -1,0 +1,138 @@
+/**
+ * `npm run bench:parity`: our RetinaNet and FCOS against their torchvision twins (torch_twin.py:
+ * the same network, recipe and prior sizes) at equal iterations on digits-det quick, both scored by
+ * @hpf/eval on the same validation split. Ours is the stable-gain bench's baseline run (seed 0, the
+ * quick preset's arguments), so parity speaks for the preset the sweep trains.
+ *
+ *   npm run build && npm run bench:parity -- [--detectors retinanet,fcos] [--steps 3000]
+ *       [--out runs/parity] [--results examples/parity/results] [--python /usr/bin/python3]
+ *
+ * Ours and the twin of a detector train at the same time (one process each). A finished side
+ * (result.json / detections.json) is not rerun. Writes <results>/parity.json.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readCocoDataset, writeFileAtomic } from '@hpf/data';
+import { evaluateCoco, type CocoDetection, type CocoStats } from '@hpf/eval';
+import { BENCH_PRESETS, trainArgs, type BenchConfig } from '../src/bench.js';
+import { resolveData } from '../src/data-source.js';
+import { groundTruth } from '../src/evaluate.js';
+import { DETECTORS } from '../src/registry.js';
+import { RESULT_FILE, type TrainResult } from '../src/train.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+
+/** Relative AP gap that counts as parity (ours may also be better). */
+export const PARITY_TOLERANCE = 0.1;
+
+/** The twin's prior-size arguments, derived from the registry's small-input override of ours. */
+export function twinPriorArgs(detector: string): string[] {
+  const small = DETECTORS[detector]?.smallInput ?? {};
+  if (detector === 'retinanet') return ['--octave-base-scale', String(small.octaveBaseScale ?? 4)];
+  if (detector === 'fcos') {
+    const ranges = small.regressRanges as Array<[number, number]> | undefined;
+    // torchvision ties FCOS' ranges to its anchor size; published ranges start at (-1, 64).
+    return ['--fcos-range-scale', String(ranges === undefined ? 1 : ranges[0]![1] / 64)];
+  }
+  throw new Error(`bench:parity: no torchvision twin for '${detector}' (retinanet, fcos)`);
+}
+
+function run(command: string, args: string[], logFile: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const log = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.on('error', fail);
+    child.on('exit', (code) => {
+      log.end();
+      if (code === 0) ok();
+      else fail(new Error(`${command} ${args.slice(0, 3).join(' ')} ... exited with ${code}; see ${logFile}`));
+    });
+  });
+}
+
+const pick = (s: CocoStats): { AP: number; AP50: number; AP75: number; APs: number; APm: number; APl: number } => ({ AP: s.AP, AP50: s.AP50, AP75: s.AP75, APs: s.APs, APm: s.APm, APl: s.APl });
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      detectors: { type: 'string', default: 'retinanet,fcos' },
+      steps: { type: 'string', default: String(BENCH_PRESETS.quick.steps) },
+      out: { type: 'string', default: 'runs/parity' },
+      results: { type: 'string', default: join(root, 'examples/parity/results') },
+      python: { type: 'string', default: '/usr/bin/python3' },
+      'data-cache': { type: 'string', default: 'runs/data' },
+    },
+    strict: true,
+  });
+  const steps = Number(values.steps);
+  if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer, got ${values.steps}`);
+  const detectors = values.detectors.split(',').map((d) => d.trim());
+  detectors.forEach(twinPriorArgs);
+  const cli = join(root, 'packages/cli/dist/cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run 'npm run build' first`);
+  const out = resolve(values.out);
+  const dataCache = resolve(values['data-cache']);
+  const source = resolveData(BENCH_PRESETS.quick.data, { cacheDir: dataCache, log: (l) => console.log(l) });
+  const val = readCocoDataset(source.valDir);
+  const preset = BENCH_PRESETS.quick;
+  const config: BenchConfig = {
+    format: 1,
+    preset: 'quick',
+    detectors,
+    seeds: [0],
+    data: preset.data,
+    steps,
+    batchSize: preset.batchSize,
+    lr: preset.lr,
+    backbone: preset.backbone,
+    hpfDelta: 0.5,
+    extraArgs: [...preset.trainArgs],
+  };
+  const rows = [];
+  for (const detector of detectors) {
+    const oursDir = join(out, `${detector}-ours`);
+    const twinDir = join(out, `${detector}-twin`);
+    mkdirSync(oursDir, { recursive: true });
+    mkdirSync(twinDir, { recursive: true });
+    const jobs: Array<Promise<void>> = [];
+    if (!existsSync(join(oursDir, RESULT_FILE))) {
+      const args = trainArgs(config, { id: `${detector}-ours`, detector, seed: 0, hpf: false, dir: oursDir }, dataCache);
+      console.log(`${detector}: training ours (${steps} iterations)`);
+      jobs.push(run(process.execPath, [cli, ...args], join(oursDir, 'train.log')));
+    }
+    if (!existsSync(join(twinDir, 'detections.json'))) {
+      const args = [join(here, 'torch_twin.py'), '--detector', detector, '--data', dirname(source.trainDir), '--out', twinDir, '--steps', String(steps), '--lr', String(preset.lr), '--batch-size', String(preset.batchSize), ...twinPriorArgs(detector)];
+      console.log(`${detector}: training the torchvision twin (${steps} iterations)`);
+      jobs.push(run(values.python, args, join(twinDir, 'twin.log')));
+    }
+    await Promise.all(jobs);
+    const ours = JSON.parse(readFileSync(join(oursDir, RESULT_FILE), 'utf8')) as TrainResult;
+    const twinInfo = JSON.parse(readFileSync(join(twinDir, 'twin.json'), 'utf8')) as { train_seconds: number; torch: string; losses: unknown[] };
+    const detections = JSON.parse(readFileSync(join(twinDir, 'detections.json'), 'utf8')) as CocoDetection[];
+    const twin = evaluateCoco(groundTruth(val), detections).stats;
+    const gap = (ours.stats!.AP - twin.AP) / twin.AP;
+    const row = {
+      detector,
+      iterations: steps,
+      ours: { ...pick(ours.stats!), trainSeconds: ours.trainSeconds, validations: ours.validations ?? [] },
+      twin: { ...pick(twin), trainSeconds: twinInfo.train_seconds, torch: twinInfo.torch },
+      twinPriorArgs: twinPriorArgs(detector),
+      relativeApGap: gap,
+      parity: gap >= -PARITY_TOLERANCE,
+    };
+    rows.push(row);
+    console.log(`${detector}: ours AP ${(100 * row.ours.AP).toFixed(2)} vs twin ${(100 * twin.AP).toFixed(2)} (relative gap ${(100 * gap).toFixed(1)}%, ${row.parity ? 'parity' : 'NOT within 10%'})`);
+  }
+  mkdirSync(values.results, { recursive: true });
+  const file = join(values.results, 'parity.json');
+  writeFileAtomic(file, JSON.stringify({ date: new Date().toISOString(), preset: 'quick', data: preset.data, trainArgs: config.extraArgs, tolerance: PARITY_TOLERANCE, detectors: rows }, null, 1));
+  console.log(`written ${file}`);
+}
+
+await main();
