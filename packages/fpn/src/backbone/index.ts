@@ -4,6 +4,8 @@ export {
   resolveBackboneConfig,
   rngFromOptions,
   BACKBONE_PRESETS,
+  PRETRAINED_FINE_TUNE,
   type BackbonePreset,
   type BackboneOptions,
 } from './presets.js';
+export { loadBackboneWeights, describeResNetState, BACKBONE_PREFIXES, type BackboneLoadReport } from './pretrained.js';

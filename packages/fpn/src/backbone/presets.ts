@@ -17,6 +17,15 @@ export const BACKBONE_PRESETS = {
 
 export type BackbonePreset = keyof typeof BACKBONE_PRESETS;
 
+/**
+ * Fine-tuning settings of mmdetection's configs for an ImageNet-pretrained ResNet
+ * (`frozen_stages=1, norm_eval=True`): the stem and layer1 keep their weights, every BatchNorm
+ * keeps its statistics. The library's own defaults are mmdetection's ResNet class defaults
+ * (-1, false), which its from-scratch configs keep; `hpf train` applies these when it loads
+ * pretrained weights.
+ */
+export const PRETRAINED_FINE_TUNE = { frozenStages: 1, normEval: true } as const;
+
 export interface BackboneOptions {
   /** Starting layout; fields below override it. Required unless `block` and `layers` are given. */
   preset?: BackbonePreset;
