@@ -4,7 +4,7 @@
  * same names. The file may hold the classifier (`fc.*`) and BatchNorm's `num_batches_tracked`
  * (both ignored) and may be a whole model whose backbone sits under a prefix.
  */
-import { isBatchCounter, loadTorchState, type TorchLoadReport } from '../io/torch-state.js';
+import { isBatchCounter, loadTensors, safetensorsSource, type TorchLoadReport } from '../io/torch-state.js';
 import { readSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import type { ResNet } from './resnet.js';
 
@@ -60,11 +60,11 @@ export function loadBackboneWeights(backbone: ResNet, source: string | Safetenso
   }
   const { block, layers, widthMultiplier, baseWidth } = backbone.config;
   const target = `the backbone (${block} blocks [${layers.join(', ')}], width ${baseWidth} x ${widthMultiplier})`;
-  const report = loadTorchState(backbone, file, {
+  const report = loadTensors(backbone, safetensorsSource(file), {
     prefix,
     target,
     ignore: (name) => !name.startsWith(prefix) || isBatchCounter(name) || /^fc\.(weight|bias)$/.test(name.slice(prefix.length)),
-    hint: (f) => describeResNetState(f.tensors.keys(), prefix),
+    hint: (names) => describeResNetState(names, prefix),
   });
   return { ...report, prefix };
 }

@@ -13,12 +13,14 @@ export {
   type Float32TensorData,
 } from './safetensors.js';
 export {
-  loadTorchState,
+  loadTensors,
+  safetensorsSource,
   loadModelWeights,
   saveTorchState,
   torchShape,
   isBatchCounter,
   WeightsMismatchError,
+  type TensorSource,
   type TorchLoadOptions,
   type TorchLoadReport,
   type MisshapedTensor,

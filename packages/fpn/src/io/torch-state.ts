@@ -35,32 +35,56 @@ function transposeConv(values: Float32Array, ourShape: readonly number[], toTorc
   return out;
 }
 
+/**
+ * Named tensors to load from: a safetensors file (`safetensorsSource`, torch layout) or anything
+ * else that can list shapes and read float32 values (e.g. a training checkpoint, our layout).
+ */
+export interface TensorSource {
+  /** For messages: usually the file path. */
+  source: string;
+  /** 'torch': rank-4 tensors are OIHW (published weights); 'hwio': as our modules hold them. */
+  layout: 'torch' | 'hwio';
+  shapes: ReadonlyMap<string, readonly number[]>;
+  /** float32 values in `layout`; throws naming the tensor when it is not a float tensor. */
+  read(name: string): Float32Array;
+}
+
+/** A parsed safetensors file as a torch-layout `TensorSource`. */
+export function safetensorsSource(file: SafetensorsFile): TensorSource {
+  return {
+    source: file.source,
+    layout: 'torch',
+    shapes: new Map([...file.tensors].map(([name, entry]) => [name, entry.shape])),
+    read: (name) => tensorValues(file, name),
+  };
+}
+
 export interface TorchLoadOptions {
-  /** Prepended to each module name to find it in the file (e.g. 'backbone.'). Default ''. */
+  /** Prepended to each module name to find it in the source (e.g. 'backbone.'). Default ''. */
   prefix?: string;
-  /** File names that may stay unused without an error (classifier, num_batches_tracked, other parts). */
+  /** Source names that may stay unused without an error (classifier, num_batches_tracked, other parts). */
   ignore?: (name: string) => boolean;
   /** What is being loaded, for messages (e.g. 'the resnet50 backbone'). */
   target?: string;
-  /** Appended to a mismatch error (e.g. what the file looks like). */
-  hint?: (file: SafetensorsFile) => string | undefined;
+  /** Appended to a mismatch error (e.g. what the file looks like), given the source's names. */
+  hint?: (names: Iterable<string>) => string | undefined;
 }
 
 export interface TorchLoadReport {
   /** Module names assigned. */
   loaded: string[];
-  /** File names left unused because `ignore` allowed it. */
+  /** Source names left unused because `ignore` allowed it. */
   ignored: string[];
 }
 
 export interface MisshapedTensor {
   name: string;
-  /** Torch layout (OIHW for convs), as the file stores it. */
+  /** In the source's layout (torch: OIHW for convs). */
   expected: number[];
   found: number[];
 }
 
-/** A file whose tensors do not fit the module; every list is complete. */
+/** A source whose tensors do not fit the module; every list is complete. */
 export class WeightsMismatchError extends Error {
   override readonly name = 'WeightsMismatchError';
   constructor(
@@ -74,57 +98,58 @@ export class WeightsMismatchError extends Error {
 }
 
 /**
- * Assigns the tensors of a safetensors file (torch layout) to the module's parameters and buffers
- * by name. Throws `WeightsMismatchError` naming every missing, unexpected (not ignored) and
+ * Assigns named tensors to the module's parameters and buffers by name (`prefix` + state-dict
+ * name). Throws `WeightsMismatchError` naming every missing, unexpected (not ignored) and
  * mis-shaped tensor, or an error naming a non-float or non-finite one; the module is unchanged
- * unless the whole file fits.
+ * unless the whole source fits.
  */
-export function loadTorchState(module: AnyModule, file: SafetensorsFile, options: TorchLoadOptions = {}): TorchLoadReport {
-  checkOptionKeys('loadTorchState', options, ['prefix', 'ignore', 'target', 'hint']);
+export function loadTensors(module: AnyModule, source: TensorSource, options: TorchLoadOptions = {}): TorchLoadReport {
+  checkOptionKeys('loadTensors', options, ['prefix', 'ignore', 'target', 'hint']);
   const prefix = options.prefix ?? '';
   const ignore = options.ignore ?? (() => false);
   const target = options.target ?? 'the model';
+  const torch = source.layout === 'torch';
   const state = module.stateDict();
   const used = new Set<string>();
   const missing: string[] = [];
   const misshaped: MisshapedTensor[] = [];
   for (const [name, variable] of state) {
     const key = prefix + name;
-    const entry = file.tensors.get(key);
-    if (entry === undefined) {
+    const found = source.shapes.get(key);
+    if (found === undefined) {
       missing.push(key);
       continue;
     }
     used.add(key);
-    const expected = torchShape(variable.shape);
-    if (!tf.util.arraysEqual(expected, entry.shape)) misshaped.push({ name: key, expected, found: entry.shape });
+    const expected = torch ? torchShape(variable.shape) : [...variable.shape];
+    if (!tf.util.arraysEqual(expected, [...found])) misshaped.push({ name: key, expected, found: [...found] });
   }
   const unexpected: string[] = [];
   const ignored: string[] = [];
-  for (const key of file.tensors.keys()) {
+  for (const key of source.shapes.keys()) {
     if (used.has(key)) continue;
     if (ignore(key)) ignored.push(key);
     else unexpected.push(key);
   }
   if (missing.length > 0 || unexpected.length > 0 || misshaped.length > 0) {
-    const lines = [`${file.source}: the weights do not fit ${target} (${used.size - misshaped.length} of ${state.length} tensors match):`];
+    const lines = [`${source.source}: the weights do not fit ${target} (${used.size - misshaped.length} of ${state.length} tensors match):`];
     if (missing.length > 0) lines.push(`  missing from the file (${missing.length}): ${missing.join(', ')}`);
     if (unexpected.length > 0) lines.push(`  unexpected in the file (${unexpected.length}): ${unexpected.join(', ')}`);
     if (misshaped.length > 0) {
       const shapes = misshaped.map((m) => `${m.name} is [${m.found.join(', ')}] in the file, [${m.expected.join(', ')}] in the model`);
-      lines.push(`  wrong shape (${misshaped.length}, torch layout): ${shapes.join('; ')}`);
+      lines.push(`  wrong shape (${misshaped.length}${torch ? ', torch layout' : ''}): ${shapes.join('; ')}`);
     }
-    const hint = options.hint?.(file);
+    const hint = options.hint?.(source.shapes.keys());
     if (hint !== undefined) lines.push(`  ${hint}`);
     throw new WeightsMismatchError(lines.join('\n'), missing, unexpected, misshaped);
   }
   // Decode and check every value before the first assignment, so a bad file changes nothing.
   const values = state.map(([name, variable]) => {
     const key = prefix + name;
-    const raw = tensorValues(file, key);
+    const raw = source.read(key);
     const bad = raw.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`${file.source}: tensor '${key}' holds ${raw[bad]} at index ${bad}; weights must be finite`);
-    return variable.shape.length === 4 ? transposeConv(raw, variable.shape, false) : raw;
+    if (bad >= 0) throw new Error(`${source.source}: tensor '${key}' holds ${raw[bad]} at index ${bad}; weights must be finite`);
+    return torch && variable.shape.length === 4 ? transposeConv(raw, variable.shape, false) : raw;
   });
   state.forEach(([, variable], i) => tf.tidy(() => variable.assign(tf.tensor(values[i]!, variable.shape, 'float32'))));
   return { loaded: state.map(([name]) => name), ignored };
@@ -135,17 +160,18 @@ export function isBatchCounter(name: string): boolean {
   return name.endsWith('.num_batches_tracked') || name === 'num_batches_tracked';
 }
 
-function sourceOf(source: string | SafetensorsFile): SafetensorsFile {
-  return typeof source === 'string' ? readSafetensors(source) : source;
+function sourceOf(source: string | SafetensorsFile | TensorSource): TensorSource {
+  if (typeof source === 'string') return safetensorsSource(readSafetensors(source));
+  return 'layout' in source ? source : safetensorsSource(source);
 }
 
 /**
- * Loads a whole model (a detector, a backbone, ...) from a safetensors file in torch layout whose
- * names are the module's own, as `saveTorchState` writes them. Only torch's `num_batches_tracked`
- * counters may be extra.
+ * Loads a whole model (a detector, a backbone, ...) from a safetensors file in torch layout (a
+ * path or a parsed file) or any `TensorSource`, whose names are the module's own, as
+ * `saveTorchState` writes them. Only torch's `num_batches_tracked` counters may be extra.
  */
-export function loadModelWeights(module: AnyModule, source: string | SafetensorsFile, target = 'the model'): TorchLoadReport {
-  return loadTorchState(module, sourceOf(source), { ignore: isBatchCounter, target });
+export function loadModelWeights(module: AnyModule, source: string | SafetensorsFile | TensorSource, target = 'the model'): TorchLoadReport {
+  return loadTensors(module, sourceOf(source), { ignore: isBatchCounter, target });
 }
 
 /**
