@@ -84,6 +84,7 @@ export interface TrainCliOptions {
   loadFrom?: string;
   frozenStages?: number;
   normEval?: boolean;
+  inputNorm?: 'imagenet' | 'none';
   neckChannels?: number;
   featChannels?: number;
   stackedConvs?: number;
@@ -147,6 +148,7 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
   if (o.loadFrom !== undefined) options.loadFrom = o.loadFrom;
   if (o.frozenStages !== undefined) options.frozenStages = o.frozenStages;
   if (o.normEval !== undefined) options.normEval = o.normEval;
+  if (o.inputNorm !== undefined) options.inputNorm = o.inputNorm;
   if (o.dataCache !== undefined) options.dataCache = o.dataCache;
   if (o.set !== undefined) options.detectorOptions = o.set;
   return options;
@@ -221,6 +223,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--frozen-stages <n>', 'stem + first n stages get no gradient and no weight decay; -1 none (default: 1 with pretrained weights, else -1)', frozenStagesArg)
     .option('--norm-eval', 'keep backbone BatchNorm statistics frozen (default with pretrained weights)')
     .option('--no-norm-eval', 'update backbone BatchNorm statistics (default without pretrained weights)')
+    .addOption(new Option('--input-norm <kind>', 'ImageNet mean/std normalisation in the backbone (default: imagenet with pretrained weights, an hpf checkpoint\'s own with --load-from)').choices(['imagenet', 'none']))
     .option('--neck-channels <n>', 'FPN channels (adapter default 64)', intArg('--neck-channels', 1))
     .option('--feat-channels <n>', 'head tower channels (adapter default 64)', intArg('--feat-channels', 1))
     .option('--stacked-convs <n>', 'convs per head tower (adapter default 4)', intArg('--stacked-convs', 1))

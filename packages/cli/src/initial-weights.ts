@@ -1,8 +1,9 @@
 /**
  * Where a run's weights start: `--backbone-weights` (pretrained ResNet, safetensors) or
  * `--load-from` (a whole detector: safetensors in torch layout, or an hpf checkpoint / run folder),
- * and the fine-tuning settings that go with pretrained weights (mmdetection's configs:
- * frozenStages 1, normEval true). The loading itself is @hpf/fpn's.
+ * and the settings that go with pretrained weights: mmdetection's fine-tuning (frozenStages 1,
+ * normEval true) and the ImageNet input normalisation, held in the backbone so that evaluation and
+ * prediction of the run apply it too. The loading itself is @hpf/fpn's.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,12 @@ export interface InitialWeightsOptions {
   frozenStages?: number;
   /** Default: true with pretrained weights, else false (mmdetection). */
   normEval?: boolean;
+  /**
+   * ImageNet normalisation of the 0..1 images inside the backbone. Default: 'imagenet' with
+   * --backbone-weights or a .safetensors --load-from, the checkpoint's own with an hpf checkpoint,
+   * else 'none'.
+   */
+  inputNorm?: 'imagenet' | 'none';
 }
 
 const CHECKPOINT_MAGIC = 'HPFCKPT1';
@@ -38,6 +45,9 @@ export function checkInitialWeights(o: InitialWeightsOptions): void {
   if (o.frozenStages !== undefined && !(Number.isInteger(o.frozenStages) && o.frozenStages >= -1 && o.frozenStages <= 4)) {
     throw new Error(`--frozen-stages must be an integer in [-1, 4], got ${o.frozenStages}`);
   }
+  if (o.inputNorm !== undefined && o.inputNorm !== 'imagenet' && o.inputNorm !== 'none') {
+    throw new Error(`--input-norm must be 'imagenet' or 'none', got ${JSON.stringify(o.inputNorm)}`);
+  }
 }
 
 /**
@@ -45,11 +55,45 @@ export function checkInitialWeights(o: InitialWeightsOptions): void {
  * mode (so runs without pretrained weights keep their options unchanged), else the preset with
  * `frozenStages` / `normEval`, defaulting to mmdetection's fine-tuning values when weights are loaded.
  */
-export function backboneOption(o: InitialWeightsOptions): string | { preset: string; frozenStages: number; normEval: boolean } {
+export function backboneOption(o: InitialWeightsOptions): string | BackboneSetting {
   const pretrained = o.backboneWeights !== undefined || o.loadFrom !== undefined;
   const frozenStages = o.frozenStages ?? (pretrained ? PRETRAINED_FINE_TUNE.frozenStages : -1);
   const normEval = o.normEval ?? (pretrained ? PRETRAINED_FINE_TUNE.normEval : false);
-  return frozenStages === -1 && !normEval ? o.backbone : { preset: o.backbone, frozenStages, normEval };
+  const inputNorm = o.inputNorm ?? defaultInputNorm(o);
+  if (frozenStages === -1 && !normEval && inputNorm === 'none') return o.backbone;
+  return { preset: o.backbone, frozenStages, normEval, ...(inputNorm === 'imagenet' ? { inputNorm } : {}) };
+}
+
+/** @hpf/fpn's BackboneOptions as the CLI fills them (a type alias: it is a plain options record). */
+export type BackboneSetting = {
+  preset: string;
+  frozenStages: number;
+  normEval: boolean;
+  inputNorm?: 'imagenet';
+};
+
+function defaultInputNorm(o: InitialWeightsOptions): 'imagenet' | 'none' {
+  if (o.backboneWeights !== undefined) return 'imagenet';
+  if (o.loadFrom === undefined) return 'none';
+  const path = loadFromPath(o.loadFrom);
+  if (!existsSync(path) || !isHpfCheckpoint(path)) return 'imagenet';
+  // The run the checkpoint comes from saw its images normalised (or not): keep it so.
+  const backbone = checkpointMeta(path).detectorOptions?.backbone;
+  return typeof backbone === 'object' && backbone !== null && (backbone as { inputNorm?: unknown }).inputNorm === 'imagenet' ? 'imagenet' : 'none';
+}
+
+/** The JSON header of an hpf checkpoint without reading its tensors. */
+function checkpointMeta(path: string): { detectorOptions?: { backbone?: unknown } } {
+  const fd = openSync(path, 'r');
+  try {
+    const prefix = Buffer.alloc(CHECKPOINT_MAGIC.length + 4);
+    readSync(fd, prefix, 0, prefix.length, 0);
+    const header = Buffer.alloc(prefix.readUInt32LE(CHECKPOINT_MAGIC.length));
+    readSync(fd, header, 0, header.length, prefix.length);
+    return (JSON.parse(header.toString('utf8')) as { meta: { detectorOptions?: { backbone?: unknown } } }).meta;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function isHpfCheckpoint(path: string): boolean {

@@ -51,6 +51,7 @@ export interface TrainOptions {
   /** mmdetection's frozen_stages / norm_eval; defaults depend on pretrained weights (initial-weights.ts). */
   frozenStages?: number;
   normEval?: boolean;
+  inputNorm?: 'imagenet' | 'none';
   neckChannels?: number;
   featChannels?: number;
   stackedConvs?: number;

@@ -43,9 +43,10 @@ describe('options', () => {
   it('--backbone-weights brings mmdetection fine-tuning defaults; explicit flags win; without weights nothing changes', async () => {
     const pretrained = (await parseTrain(['--backbone', 'resnet50', '--backbone-weights', 'w.safetensors'])).options!;
     expect(pretrained).toMatchObject({ backbone: 'resnet50', backboneWeights: 'w.safetensors' });
-    expect(backboneOption(pretrained)).toEqual({ preset: 'resnet50', frozenStages: 1, normEval: true });
-    const custom = (await parseTrain(['--backbone', 'resnet34', '--load-from', 'run', '--frozen-stages', '-1', '--no-norm-eval'])).options!;
+    expect(backboneOption(pretrained)).toEqual({ preset: 'resnet50', frozenStages: 1, normEval: true, inputNorm: 'imagenet' });
+    const custom = (await parseTrain(['--backbone', 'resnet34', '--load-from', 'x.safetensors', '--frozen-stages', '-1', '--no-norm-eval', '--input-norm', 'none'])).options!;
     expect(backboneOption(custom)).toBe('resnet34');
+    expect((await parseTrain(['--input-norm', 'yes'])).err).toMatch(/'yes' is invalid/);
     const partly = (await parseTrain(['--frozen-stages', '2'])).options!;
     expect(backboneOption(partly)).toEqual({ preset: 'resnet18-mini', frozenStages: 2, normEval: false });
     const plain = (await parseTrain([])).options!;
@@ -126,6 +127,8 @@ describe('--load-from', () => {
     const saved = checkpointModel(runA);
 
     const options = tinyOptions(data, scratch(), { seed: 5, loadFrom: runA });
+    // run A saw unnormalised images, and a run starting from it keeps that
+    expect(backboneOption(options)).toEqual({ preset: 'resnet10-mini', frozenStages: 1, normEval: true });
     const fresh = await buildDetector('atss', detectorOptionsFor(options, 10, 64));
     const note = applyInitialWeights(fresh, options);
     expect(note).toBe(`detector weights: ${saved.size} tensors from the checkpoint ${join(runA, 'checkpoint.hpf')}`);
@@ -134,6 +137,8 @@ describe('--load-from', () => {
     const exported = join(scratch(), 'atss.safetensors');
     await saveTorchState(fresh.model, exported, { detector: 'atss' });
     fresh.dispose();
+    // a .safetensors detector is taken as ImageNet-normalised (pretrained), unless --input-norm none
+    expect(backboneOption({ ...options, loadFrom: exported })).toMatchObject({ inputNorm: 'imagenet' });
     const again = await buildDetector('atss', detectorOptionsFor(options, 10, 64));
     expect(applyInitialWeights(again, { ...options, loadFrom: exported })).toBe(`detector weights: ${saved.size} tensors from ${exported}`);
     for (const [name, v] of again.model.stateDict()) expect(bits(v.dataSync() as Float32Array), name).toEqual(bits(saved.get(name)!));

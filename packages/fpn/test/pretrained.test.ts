@@ -12,6 +12,7 @@ import {
   BatchNorm2d,
   createBackbone,
   encodeSafetensors,
+  IMAGENET_INPUT_NORM,
   loadBackboneWeights,
   loadModelWeights,
   parseSafetensors,
@@ -172,6 +173,31 @@ describe('torchvision weights in our ResNet: forward equals torchvision (float64
       backbone.dispose();
     });
   }
+});
+
+describe('inputNorm: the ImageNet normalisation inside the model', () => {
+  it("'imagenet' on 0..1 images gives what torchvision gives on the normalised images; bad values are named", async () => {
+    const backbone = createBackbone({ preset: 'resnet18', widthMultiplier: 0.25, inputNorm: 'imagenet' });
+    expect(backbone.config.inputNorm).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    loadBackboneWeights(backbone, fixture('resnet18-w16.safetensors'));
+    backbone.eval();
+    const io = readSafetensors(fixture('resnet18-w16.io.safetensors'));
+    const normalised = tensorValues(io, 'input');
+    // the 0..1 image whose ImageNet normalisation is the fixture's input
+    const unit = normalised.map((v, i) => v * IMAGENET_INPUT_NORM.std[i % 3]! + IMAGENET_INPUT_NORM.mean[i % 3]!);
+    const input = tf.tensor4d(unit, io.tensors.get('input')!.shape as [number, number, number, number]);
+    const outs = backbone.forward(input);
+    const ours = await values(outs[2]);
+    const ref = tensorValues(io, 'eval.c5');
+    const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(ref.reduce((m, v, k) => Math.max(m, Math.abs(v - ours[k]!)), 0) / scale).toBeLessThan(1e-4);
+    tf.dispose([input, ...outs]);
+    backbone.dispose();
+    expect(() => createBackbone({ preset: 'resnet18', inputNorm: { mean: [0.5, 0.5], std: [1, 1, 1] } })).toThrow(
+      "createBackbone: option 'inputNorm' must be 'imagenet', null or { mean, std } with 3 finite values each (std > 0)",
+    );
+    expect(() => createBackbone({ preset: 'resnet18', inputNorm: { mean: [0, 0, 0], std: [1, 0, 1] } })).toThrow(/option 'inputNorm'/);
+  });
 });
 
 describe('full-width torchvision state dicts (names and shapes of torchvision 0.14, synthetic values)', () => {

@@ -5,6 +5,7 @@ export {
   rngFromOptions,
   BACKBONE_PRESETS,
   PRETRAINED_FINE_TUNE,
+  IMAGENET_INPUT_NORM,
   type BackbonePreset,
   type BackboneOptions,
 } from './presets.js';
