@@ -252,7 +252,7 @@ describe('a file that does not fit: one error naming every tensor, nothing assig
     expect(error!.missing).toContain('layer1.0.conv3.weight');
     expect(error!.misshaped).toContainEqual({ name: 'layer1.0.conv1.weight', expected: [8, 8, 1, 1], found: [16, 16, 3, 3] });
     expect(error!.message).toContain('resnet18-w16.safetensors: the weights do not fit the backbone (bottleneck blocks [3, 4, 6, 3], width 64 x 0.125)');
-    expect(error!.message).toContain('the file holds a ResNet with BasicBlocks [2, 2, 2, 2] (resnet18)');
+    expect(error!.message).toContain('the file holds a ResNet with BasicBlocks [2, 2, 2, 2] (resnet18), stem width 16');
     for (const name of [...error!.missing, ...error!.unexpected]) expect(error!.message).toContain(name);
     expect(error!.message).toContain('layer1.0.conv1.weight is [16, 16, 3, 3] in the file, [8, 8, 1, 1] in the model');
     // conv1 had the same shape in both and was still not assigned

@@ -19,12 +19,12 @@ export interface BackboneLoadReport extends TorchLoadReport {
   prefix: string;
 }
 
-/** Depth and block type a file's names describe, for the error message of a wrong file. */
-export function describeResNetState(names: Iterable<string>, prefix = ''): string | undefined {
+/** Depth, block type and stem width a state dict describes, for the error message of a wrong file. */
+export function describeResNetState(shapes: ReadonlyMap<string, readonly number[]>, prefix = ''): string | undefined {
   const blocks = [0, 0, 0, 0];
   let bottleneck = false;
   let deepStem = false;
-  for (const name of names) {
+  for (const name of shapes.keys()) {
     if (!name.startsWith(prefix)) continue;
     const rest = name.slice(prefix.length);
     const m = /^layer([1-4])\.(\d+)\./.exec(rest);
@@ -36,7 +36,9 @@ export function describeResNetState(names: Iterable<string>, prefix = ''): strin
   const known: Record<string, string> = { 'basic 2,2,2,2': 'resnet18', 'basic 3,4,6,3': 'resnet34', 'bottleneck 3,4,6,3': 'resnet50', 'bottleneck 3,4,23,3': 'resnet101' };
   const layout = `${bottleneck ? 'bottleneck' : 'basic'} ${blocks.join(',')}`;
   const name = known[layout];
-  let text = `the file holds a ResNet with ${bottleneck ? 'Bottleneck' : 'BasicBlock'}s [${blocks.join(', ')}]${name === undefined ? '' : ` (${name})`}`;
+  const stem = shapes.get(`${prefix}conv1.weight`);
+  const width = stem === undefined ? '' : `, stem width ${stem[0]}`;
+  let text = `the file holds a ResNet with ${bottleneck ? 'Bottleneck' : 'BasicBlock'}s [${blocks.join(', ')}]${name === undefined ? '' : ` (${name})`}${width}`;
   if (deepStem) text += ' and a deep 3-conv stem (conv1.0, conv1.1, ...: a timm c/d/s variant, which is a different network)';
   return text;
 }
@@ -64,7 +66,7 @@ export function loadBackboneWeights(backbone: ResNet, source: string | Safetenso
     prefix,
     target,
     ignore: (name) => !name.startsWith(prefix) || isBatchCounter(name) || /^fc\.(weight|bias)$/.test(name.slice(prefix.length)),
-    hint: (names) => describeResNetState(names, prefix),
+    hint: (shapes) => describeResNetState(shapes, prefix),
   });
   return { ...report, prefix };
 }

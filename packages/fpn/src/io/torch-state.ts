@@ -66,8 +66,8 @@ export interface TorchLoadOptions {
   ignore?: (name: string) => boolean;
   /** What is being loaded, for messages (e.g. 'the resnet50 backbone'). */
   target?: string;
-  /** Appended to a mismatch error (e.g. what the file looks like), given the source's names. */
-  hint?: (names: Iterable<string>) => string | undefined;
+  /** Appended to a mismatch error (e.g. what the file looks like), given the source's names and shapes. */
+  hint?: (shapes: ReadonlyMap<string, readonly number[]>) => string | undefined;
 }
 
 export interface TorchLoadReport {
@@ -139,7 +139,7 @@ export function loadTensors(module: AnyModule, source: TensorSource, options: To
       const shapes = misshaped.map((m) => `${m.name} is [${m.found.join(', ')}] in the file, [${m.expected.join(', ')}] in the model`);
       lines.push(`  wrong shape (${misshaped.length}${torch ? ', torch layout' : ''}): ${shapes.join('; ')}`);
     }
-    const hint = options.hint?.(source.shapes.keys());
+    const hint = options.hint?.(source.shapes);
     if (hint !== undefined) lines.push(`  ${hint}`);
     throw new WeightsMismatchError(lines.join('\n'), missing, unexpected, misshaped);
   }
