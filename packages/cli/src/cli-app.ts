@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKBONE_PRESETS } from '@hpf/fpn';
 import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
 import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';
 import { TRAIN_DEFAULTS, type HpfSetting, type TrainOptions } from './train.js';
@@ -79,6 +80,11 @@ export interface TrainCliOptions {
   clipGradNorm?: number;
   seed: number;
   backbone: string;
+  backboneWeights?: string;
+  loadFrom?: string;
+  frozenStages?: number;
+  normEval?: boolean;
+  inputNorm?: 'imagenet' | 'none';
   neckChannels?: number;
   featChannels?: number;
   stackedConvs?: number;
@@ -138,9 +144,25 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
   if (o.neckChannels !== undefined) options.neckChannels = o.neckChannels;
   if (o.featChannels !== undefined) options.featChannels = o.featChannels;
   if (o.stackedConvs !== undefined) options.stackedConvs = o.stackedConvs;
+  if (o.backboneWeights !== undefined) options.backboneWeights = o.backboneWeights;
+  if (o.loadFrom !== undefined) options.loadFrom = o.loadFrom;
+  if (o.frozenStages !== undefined) options.frozenStages = o.frozenStages;
+  if (o.normEval !== undefined) options.normEval = o.normEval;
+  if (o.inputNorm !== undefined) options.inputNorm = o.inputNorm;
   if (o.dataCache !== undefined) options.dataCache = o.dataCache;
   if (o.set !== undefined) options.detectorOptions = o.set;
   return options;
+}
+
+function backboneArg(value: string): string {
+  if (!Object.hasOwn(BACKBONE_PRESETS, value)) throw new InvalidArgumentError(`unknown backbone '${value}'; known: ${Object.keys(BACKBONE_PRESETS).join(', ')}`);
+  return value;
+}
+
+function frozenStagesArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -1 || n > 4) throw new InvalidArgumentError(`--frozen-stages must be an integer from -1 to 4, got '${value}'`);
+  return n;
 }
 
 function detectorArg(value: string): string {
@@ -195,7 +217,13 @@ function addTrainOptions(cmd: Command): Command {
     .option('--weight-decay <wd>', 'SGD weight decay', floatArg('--weight-decay'), d.weightDecay)
     .option('--clip-grad-norm <n>', 'clip gradients to this global norm', floatArg('--clip-grad-norm', 0, true))
     .option('--seed <n>', 'seed of the initial weights and the data order', intArg('--seed'), d.seed)
-    .option('--backbone <preset>', 'backbone preset of @hpf/fpn', d.backbone)
+    .option('--backbone <preset>', `backbone: ${Object.keys(BACKBONE_PRESETS).join(', ')}`, backboneArg, d.backbone)
+    .option('--backbone-weights <file>', 'pretrained ResNet weights (.safetensors, torchvision or timm names) for --backbone')
+    .option('--load-from <file>', 'start from a whole detector: .safetensors (torch layout) or an hpf checkpoint / run folder')
+    .option('--frozen-stages <n>', 'stem + first n stages get no gradient and no weight decay; -1 none (default: 1 with pretrained weights, else -1)', frozenStagesArg)
+    .option('--norm-eval', 'keep backbone BatchNorm statistics frozen (default with pretrained weights)')
+    .option('--no-norm-eval', 'update backbone BatchNorm statistics (default without pretrained weights)')
+    .addOption(new Option('--input-norm <kind>', 'ImageNet mean/std normalisation in the backbone (default: imagenet with pretrained weights, an hpf checkpoint\'s own with --load-from)').choices(['imagenet', 'none']))
     .option('--neck-channels <n>', 'FPN channels (adapter default 64)', intArg('--neck-channels', 1))
     .option('--feat-channels <n>', 'head tower channels (adapter default 64)', intArg('--feat-channels', 1))
     .option('--stacked-convs <n>', 'convs per head tower (adapter default 4)', intArg('--stacked-convs', 1))

@@ -23,6 +23,7 @@ export { resolveData, type DataSource, type ResolveDataOptions } from './data-so
 export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
 export { predictImages, listImages, drawBox } from './predict.js';
 export { openRun } from './run-files.js';
+export { applyInitialWeights, backboneOption, checkInitialWeights, type InitialWeightsOptions, type BackboneSetting } from './initial-weights.js';
 export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, type BenchConfig, type BenchRun, type RunStatus } from './bench.js';
 export { summarizeBench, formatMarkdown, writeReport, gammaPoints, METRICS, type BenchReport, type DetectorReport } from './report.js';
 export { mean, sampleSd, pairedSummary, type PairedSummary } from './stats.js';

@@ -10,7 +10,8 @@ export interface CommonDetectorOptions {
   numClasses: number;
   hpf: boolean | Record<string, unknown>;
   seed: number;
-  backbone?: string;
+  /** A preset name, or @hpf/fpn's BackboneOptions (e.g. with frozenStages / normEval). */
+  backbone?: string | Record<string, unknown>;
   neckChannels?: number;
   featChannels?: number;
   stackedConvs?: number;

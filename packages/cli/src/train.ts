@@ -18,6 +18,7 @@ import type { FocusState } from '@hpf/loss';
 import { detectorFocus, focusStateOf } from './focus-state.js';
 import { sgdCheckpointParts, sgdStateOf, type SgdStateMeta } from './sgd-state.js';
 import { evaluateDetector } from './evaluate.js';
+import { applyInitialWeights, backboneOption, checkInitialWeights } from './initial-weights.js';
 
 /** `hpf` as the adapters take it: false = published loss, true = HPF, an object overrides HPF options. */
 export type HpfSetting = boolean | Record<string, unknown>;
@@ -44,6 +45,13 @@ export interface TrainOptions {
   clipGradNorm?: number;
   seed: number;
   backbone: string;
+  /** Pretrained ResNet (safetensors); --load-from: a whole detector. See initial-weights.ts. */
+  backboneWeights?: string;
+  loadFrom?: string;
+  /** mmdetection's frozen_stages / norm_eval; defaults depend on pretrained weights (initial-weights.ts). */
+  frozenStages?: number;
+  normEval?: boolean;
+  inputNorm?: 'imagenet' | 'none';
   neckChannels?: number;
   featChannels?: number;
   stackedConvs?: number;
@@ -181,7 +189,7 @@ export function checkpointPath(out: string): string {
 export function detectorOptionsFor(options: TrainOptions, numClasses: number, inputSize: number, epochs?: number): CommonDetectorOptions {
   const entry = detectorEntry(options.detector);
   const small = options.smallInput === 'auto' ? inputSize <= 256 : options.smallInput;
-  const common: CommonDetectorOptions = { numClasses, backbone: options.backbone, hpf: options.hpf, seed: options.seed };
+  const common: CommonDetectorOptions = { numClasses, backbone: backboneOption(options), hpf: options.hpf, seed: options.seed };
   if (options.neckChannels !== undefined) common.neckChannels = options.neckChannels;
   if (options.featChannels !== undefined) common.featChannels = options.featChannels;
   if (options.stackedConvs !== undefined) common.stackedConvs = options.stackedConvs;
@@ -211,6 +219,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.checkpointEvery >= 0 && Number.isInteger(o.checkpointEvery))) throw new Error(`--checkpoint-every must be an integer >= 0, got ${o.checkpointEvery}`);
   if (o.valEvery !== undefined && !(o.valEvery >= 0 && Number.isInteger(o.valEvery))) throw new Error(`--val-every must be an integer >= 0, got ${o.valEvery}`);
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
+  checkInitialWeights(o);
   detectorEntry(o.detector);
 }
 
@@ -274,6 +283,16 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   const val = options.evaluate || valEvery > 0 ? readCocoDataset(source.valDir) : undefined;
   if (val !== undefined) checkSameCategories(train, val, source.valDir);
   const detector = await buildDetector(options.detector, detectorOptions);
+  // Pretrained starting weights; a resumed run takes its own from the checkpoint instead.
+  if (!(options.resume && existsSync(ckptPath))) {
+    try {
+      const note = applyInitialWeights(detector, options);
+      if (note !== undefined) log(note);
+    } catch (error) {
+      detector.dispose();
+      throw error;
+    }
+  }
   const variables = detector.trainableVariables();
   const names = trainableNames(detector, variables);
   const optimizer = new SgdMomentum(variables, { momentum: options.momentum, weightDecay: options.weightDecay, names });

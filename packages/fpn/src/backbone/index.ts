@@ -4,6 +4,9 @@ export {
   resolveBackboneConfig,
   rngFromOptions,
   BACKBONE_PRESETS,
+  PRETRAINED_FINE_TUNE,
+  IMAGENET_INPUT_NORM,
   type BackbonePreset,
   type BackboneOptions,
 } from './presets.js';
+export { loadBackboneWeights, describeResNetState, BACKBONE_PREFIXES, type BackboneLoadReport } from './pretrained.js';

@@ -17,6 +17,22 @@ export const BACKBONE_PRESETS = {
 
 export type BackbonePreset = keyof typeof BACKBONE_PRESETS;
 
+/**
+ * Fine-tuning settings of mmdetection's configs for an ImageNet-pretrained ResNet
+ * (`frozen_stages=1, norm_eval=True`): the stem and layer1 keep their weights, every BatchNorm
+ * keeps its statistics. The library's own defaults are mmdetection's ResNet class defaults
+ * (-1, false), which its from-scratch configs keep; `hpf train` applies these when it loads
+ * pretrained weights.
+ */
+export const PRETRAINED_FINE_TUNE = { frozenStages: 1, normEval: true } as const;
+
+/**
+ * The input normalisation of torchvision's and timm's ImageNet ResNets, for images in 0..1 (what
+ * @hpf/data's default 'unit' normalisation gives): mmdetection's mean [123.675, 116.28, 103.53] and
+ * std [58.395, 57.12, 57.375] divided by 255.
+ */
+export const IMAGENET_INPUT_NORM = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
+
 export interface BackboneOptions {
   /** Starting layout; fields below override it. Required unless `block` and `layers` are given. */
   preset?: BackbonePreset;
@@ -33,12 +49,18 @@ export interface BackboneOptions {
   normEval?: boolean;
   /** Default 3. */
   inChannels?: number;
+  /**
+   * `(x - mean) / std` per channel on the images, inside the model: 'imagenet' (IMAGENET_INPUT_NORM,
+   * for 0..1 images and ImageNet-pretrained weights), explicit values in the images' units, or
+   * null (default: none).
+   */
+  inputNorm?: 'imagenet' | { mean: readonly number[]; std: readonly number[] } | null;
   /** Init seed (default 0); give `seed` or `rng`, not both. */
   seed?: number;
   rng?: RngLike;
 }
 
-const OPTION_KEYS = ['preset', 'block', 'layers', 'baseWidth', 'widthMultiplier', 'norm', 'frozenStages', 'normEval', 'inChannels', 'seed', 'rng'];
+const OPTION_KEYS = ['preset', 'block', 'layers', 'baseWidth', 'widthMultiplier', 'norm', 'frozenStages', 'normEval', 'inChannels', 'inputNorm', 'seed', 'rng'];
 
 /** Resolves a preset name or options to a full, validated ResNetConfig. */
 export function resolveBackboneConfig(presetOrOptions: BackbonePreset | BackboneOptions): ResNetConfig {
@@ -68,6 +90,7 @@ export function resolveBackboneConfig(presetOrOptions: BackbonePreset | Backbone
     frozenStages: options.frozenStages ?? -1,
     normEval: options.normEval ?? false,
     inChannels: options.inChannels ?? 3,
+    inputNorm: null,
   };
   if (!Number.isInteger(config.baseWidth) || config.baseWidth < 1) {
     throw new Error(`createBackbone: option 'baseWidth' must be a positive integer, got ${config.baseWidth}`);
@@ -80,6 +103,16 @@ export function resolveBackboneConfig(presetOrOptions: BackbonePreset | Backbone
   }
   if (!Number.isInteger(config.inChannels) || config.inChannels < 1) {
     throw new Error(`createBackbone: option 'inChannels' must be a positive integer, got ${config.inChannels}`);
+  }
+  const norm = options.inputNorm === 'imagenet' ? IMAGENET_INPUT_NORM : (options.inputNorm ?? null);
+  if (norm !== null) {
+    const ok = (v: unknown): boolean => Array.isArray(v) && v.length === config.inChannels && v.every((x) => Number.isFinite(x));
+    if (typeof norm !== 'object' || !ok(norm.mean) || !ok(norm.std) || !norm.std.every((s) => s > 0)) {
+      throw new Error(
+        `createBackbone: option 'inputNorm' must be 'imagenet', null or { mean, std } with ${config.inChannels} finite values each (std > 0), got ${JSON.stringify(options.inputNorm)}`,
+      );
+    }
+    config.inputNorm = { mean: [...norm.mean], std: [...norm.std] };
   }
   return config;
 }

@@ -134,6 +134,12 @@ export interface ResNetConfig {
   normEval: boolean;
   /** Image channels (3). */
   inChannels: number;
+  /**
+   * Per-channel `(x - mean) / std` applied to the images first, in the images' units (null: none).
+   * Pretrained weights expect the normalisation they were trained with; holding it in the model,
+   * as torchvision's detectors and detectron2 do, keeps training, evaluation and prediction alike.
+   */
+  inputNorm: { mean: number[]; std: number[] } | null;
 }
 
 /** [C3, C4, C5]: outputs of layer2, layer3, layer4 (strides 8, 16, 32). */
@@ -160,7 +166,11 @@ export class ResNet extends Module<tf.Tensor4D, BackboneFeatures> {
 
   constructor(config: ResNetConfig, rng: RngLike) {
     super();
-    this.config = Object.freeze({ ...config, layers: [...config.layers] as ResNetConfig['layers'] });
+    this.config = Object.freeze({
+      ...config,
+      layers: [...config.layers] as ResNetConfig['layers'],
+      inputNorm: config.inputNorm === null ? null : { mean: [...config.inputNorm.mean], std: [...config.inputNorm.std] },
+    });
     const stemWidth = scaledWidth(config.baseWidth, config.widthMultiplier);
     this.conv1 = this.registerModule(
       'conv1',
@@ -217,7 +227,9 @@ export class ResNet extends Module<tf.Tensor4D, BackboneFeatures> {
       throw new Error(`ResNet: expected NHWC images with ${this.config.inChannels} channels, got shape [${images.shape.join(', ')}]`);
     }
     return tf.tidy(() => {
-      let x = convNormAct(this.conv1, this.norm1, images, true);
+      const norm = this.config.inputNorm;
+      const input = norm === null ? images : (tf.mul(tf.sub(images, norm.mean), norm.std.map((s) => 1 / s)) as tf.Tensor4D);
+      let x = convNormAct(this.conv1, this.norm1, input, true);
       x = maxPool2d(x, 3, 2, 1);
       const outs: tf.Tensor4D[] = [];
       for (const stage of this.stages) {

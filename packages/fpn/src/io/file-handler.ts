@@ -27,7 +27,7 @@ export function weightByteLength(spec: tf.io.WeightsManifestEntry): number {
 }
 
 /** Writes `data` next to `path` and renames it over `path`, so readers never see a partial file. */
-async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const handle = await open(temp, 'w');
   try {

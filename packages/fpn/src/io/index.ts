@@ -1,3 +1,27 @@
 export { saveWeights, loadWeights, type SaveWeightsOptions, type LoadWeightsOptions, type WeightsDestination } from './weights.js';
 export { fileIOHandler, weightByteLength, MODEL_JSON, DEFAULT_SHARD_BYTES, type FileHandlerOptions } from './file-handler.js';
 export { loadStateDict, getStateTensors, type LoadReport, type LoadStateOptions } from './state-dict.js';
+export {
+  parseSafetensors,
+  readSafetensors,
+  tensorValues,
+  encodeSafetensors,
+  writeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsEntry,
+  type SafetensorsDtype,
+  type Float32TensorData,
+} from './safetensors.js';
+export {
+  loadTensors,
+  safetensorsSource,
+  loadModelWeights,
+  saveTorchState,
+  torchShape,
+  isBatchCounter,
+  WeightsMismatchError,
+  type TensorSource,
+  type TorchLoadOptions,
+  type TorchLoadReport,
+  type MisshapedTensor,
+} from './torch-state.js';
