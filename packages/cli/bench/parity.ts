@@ -6,7 +6,10 @@
  *
  *   npm run build && npm run bench:parity -- [--detectors retinanet,fcos] [--steps 3000]
  *       [--out runs/parity] [--results examples/parity/results] [--python /usr/bin/python3]
+ *       [--ours-from <stable-gain bench folder>]
  *
+ * `--ours-from` takes ours from a quick stable-gain bench's finished `<detector>-seed0-baseline`
+ * run instead of training it again: that run is, by construction, the same training.
  * Ours and the twin of a detector train at the same time (one process each). A finished side
  * (result.json / detections.json) is not rerun. Writes <results>/parity.json.
  */
@@ -17,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCocoDataset, writeFileAtomic } from '@hpf/data';
 import { evaluateCoco, type CocoDetection, type CocoStats } from '@hpf/eval';
-import { BENCH_PRESETS, trainArgs, type BenchConfig } from '../src/bench.js';
+import { BENCH_PRESETS, readBenchConfig, trainArgs, type BenchConfig } from '../src/bench.js';
 import { resolveData } from '../src/data-source.js';
 import { groundTruth } from '../src/evaluate.js';
 import { DETECTORS } from '../src/registry.js';
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
       results: { type: 'string', default: join(root, 'examples/parity/results') },
       python: { type: 'string', default: '/usr/bin/python3' },
       'data-cache': { type: 'string', default: 'runs/data' },
+      'ours-from': { type: 'string' },
     },
     strict: true,
   });
@@ -94,9 +98,18 @@ async function main(): Promise<void> {
     hpfDelta: 0.5,
     extraArgs: [...preset.trainArgs],
   };
+  if (values['ours-from'] !== undefined) {
+    const bench = readBenchConfig(values['ours-from']);
+    for (const key of ['data', 'steps', 'batchSize', 'lr', 'backbone', 'extraArgs'] as const) {
+      if (JSON.stringify(bench[key]) !== JSON.stringify(config[key])) {
+        throw new Error(`--ours-from ${values['ours-from']}: that bench has ${key} = ${JSON.stringify(bench[key])}, parity trains ${JSON.stringify(config[key])}`);
+      }
+    }
+  }
   const rows = [];
   for (const detector of detectors) {
-    const oursDir = join(out, `${detector}-ours`);
+    const fromBench = values['ours-from'] === undefined ? undefined : join(resolve(values['ours-from']), 'runs', `${detector}-seed0-baseline`);
+    const oursDir = fromBench !== undefined && existsSync(join(fromBench, RESULT_FILE)) ? fromBench : join(out, `${detector}-ours`);
     const twinDir = join(out, `${detector}-twin`);
     mkdirSync(oursDir, { recursive: true });
     mkdirSync(twinDir, { recursive: true });
@@ -120,7 +133,7 @@ async function main(): Promise<void> {
     const row = {
       detector,
       iterations: steps,
-      ours: { ...pick(ours.stats!), trainSeconds: ours.trainSeconds, validations: ours.validations ?? [] },
+      ours: { ...pick(ours.stats!), trainSeconds: ours.trainSeconds, validations: ours.validations ?? [], run: oursDir === fromBench ? `${detector}-seed0-baseline of the stable-gain bench` : 'trained by bench:parity' },
       twin: { ...pick(twin), trainSeconds: twinInfo.train_seconds, torch: twinInfo.torch },
       twinPriorArgs: twinPriorArgs(detector),
       relativeApGap: gap,

@@ -98,7 +98,7 @@ export const CANDIDATES: Record<string, Array<Record<string, unknown>>> = {
   retinanet: [{ octaveBaseScale: 2 }],
   atss: [{ octaveBaseScale: 4 }, { octaveBaseScale: 2 }],
   fcos: [{ regressRanges: [[-1, 32], [32, 64], [64, 128], [128, 256], [256, 1e8]] }],
-  gfl: [{ octaveBaseScale: 4 }],
+  gfl: [{ octaveBaseScale: 4 }, { octaveBaseScale: 3 }],
   foveabox: [
     { sigma: 0.8 },
     { baseEdges: [8, 16, 32, 64, 128], scaleRanges: [[0.5, 32], [16, 64], [32, 128], [64, 256], [128, 1024]], sigma: 0.8 },

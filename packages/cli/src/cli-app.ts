@@ -380,6 +380,8 @@ export function createProgram(io: CliIo = defaultIo): Command {
           steps: o.steps ?? preset.steps,
           batchSize: o.batchSize ?? preset.batchSize,
           lr: o.lr ?? preset.lr,
+          // An explicit --lr is one rate for every detector.
+          ...(o.lr === undefined && Object.keys(preset.lrByDetector).length > 0 ? { lrByDetector: { ...preset.lrByDetector } } : {}),
           backbone: o.backbone ?? preset.backbone,
           hpfDelta: o.hpfDelta,
           extraArgs: [...preset.trainArgs, ...(o.trainArg ?? [])],

@@ -37,16 +37,16 @@ describe('detector registry', () => {
   });
   it('the small-input override applies to both hpf modes at <= 256 px, and only then in auto mode', () => {
     for (const hpf of [true, false]) {
-      expect(detectorOptionsFor({ ...base, hpf }, 10, 128)).toEqual({ numClasses: 10, backbone: 'resnet18-mini', hpf, seed: 0, octaveBaseScale: 1 });
+      expect(detectorOptionsFor({ ...base, hpf }, 10, 128)).toEqual({ numClasses: 10, backbone: 'resnet18-mini', hpf, seed: 0, octaveBaseScale: 2 });
     }
     expect(detectorOptionsFor(base, 10, 512)).not.toHaveProperty('octaveBaseScale');
     expect(detectorOptionsFor({ ...base, smallInput: false }, 10, 128)).not.toHaveProperty('octaveBaseScale');
-    expect(detectorOptionsFor({ ...base, detector: 'fcos' }, 10, 128).regressRanges).toEqual([[-1, 8], [8, 16], [16, 32], [32, 64], [64, 1e8]]);
+    expect(detectorOptionsFor({ ...base, detector: 'fcos' }, 10, 128).regressRanges).toEqual([[-1, 32], [32, 64], [64, 128], [128, 256], [256, 1e8]]);
     // schedule-dependent options: TOOD's warm-up follows the run's length in epochs, others get none
     expect(detectorOptionsFor({ ...base, detector: 'tood' }, 10, 128, 7).epochs).toBe(7);
     expect(detectorOptionsFor(base, 10, 128, 7)).not.toHaveProperty('epochs');
     // user options win over the override
-    expect(detectorOptionsFor({ ...base, detectorOptions: { octaveBaseScale: 2 } }, 10, 128).octaveBaseScale).toBe(2);
+    expect(detectorOptionsFor({ ...base, detectorOptions: { octaveBaseScale: 5 } }, 10, 128).octaveBaseScale).toBe(5);
   });
   it('every registered small-input setting is accepted by its adapter', async () => {
     for (const [name, entry] of Object.entries(DETECTORS)) {

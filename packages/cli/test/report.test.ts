@@ -78,8 +78,9 @@ describe('bench bookkeeping and report', () => {
     openBench(dir, c);
     const runs = planRuns(c, dir);
     expect(runs.map((r) => r.id)).toEqual([
-      'atss-seed0-baseline', 'atss-seed0-hpf', 'atss-seed1-baseline', 'atss-seed1-hpf', 'atss-seed2-baseline', 'atss-seed2-hpf',
-      'fcos-seed0-baseline', 'fcos-seed0-hpf', 'fcos-seed1-baseline', 'fcos-seed1-hpf', 'fcos-seed2-baseline', 'fcos-seed2-hpf',
+      'atss-seed0-baseline', 'atss-seed0-hpf', 'fcos-seed0-baseline', 'fcos-seed0-hpf',
+      'atss-seed1-baseline', 'atss-seed1-hpf', 'fcos-seed1-baseline', 'fcos-seed1-hpf',
+      'atss-seed2-baseline', 'atss-seed2-hpf', 'fcos-seed2-baseline', 'fcos-seed2-hpf',
     ]);
     expect(runs.every((r) => runStatus(r) === 'pending')).toBe(true);
     mkdirSync(runs[0]!.dir, { recursive: true });
@@ -231,7 +232,7 @@ describe('bench bookkeeping and report', () => {
   it('--shard i/n takes every n-th run from i - 1; n shards cover the plan once; bad specs are named', () => {
     const runs = planRuns(config(), '/b');
     const shards = [1, 2, 3].map((i) => shardRuns(runs, parseShard(`${i}/3`)).map((r) => r.id));
-    expect(shards[0]).toEqual(['atss-seed0-baseline', 'atss-seed1-hpf', 'fcos-seed0-baseline', 'fcos-seed1-hpf']);
+    expect(shards[0]).toEqual(['atss-seed0-baseline', 'fcos-seed0-hpf', 'fcos-seed1-baseline', 'atss-seed2-hpf']);
     expect(shards.flat().sort()).toEqual(runs.map((r) => r.id).sort());
     expect(shardRuns(runs, undefined)).toHaveLength(12);
     for (const bad of ['0/3', '4/3', '1/0', 'x', '1-3']) expect(() => parseShard(bad)).toThrow(`--shard must be i/n with 1 <= i <= n (e.g. 2/4), got '${bad}'`);
