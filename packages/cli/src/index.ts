@@ -24,7 +24,7 @@ export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
 export { predictImages, listImages, drawBox } from './predict.js';
 export { openRun } from './run-files.js';
 export { applyInitialWeights, backboneOption, checkInitialWeights, type InitialWeightsOptions, type BackboneSetting } from './initial-weights.js';
-export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, type BenchConfig, type BenchRun, type RunStatus } from './bench.js';
+export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, parseShard, shardRuns, type BenchConfig, type BenchRun, type RunStatus, type Shard } from './bench.js';
 export { summarizeBench, formatMarkdown, writeReport, gammaPoints, METRICS, type BenchReport, type DetectorReport } from './report.js';
 export { mean, sampleSd, pairedSummary, type PairedSummary } from './stats.js';
 export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec } from './charts.js';

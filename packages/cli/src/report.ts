@@ -5,7 +5,7 @@
  * level over training, and loss terms and validation AP over iterations for both arms).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
 import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type BenchRun, type MachineInfo, type RunTiming } from './bench.js';
 import { curvesChartSpec, deltaChartSpec, gammaChartSpec, writeChart, type CurvePoint, type GammaPoint } from './charts.js';
@@ -366,7 +366,14 @@ export async function writeReport(benchDirs: string | readonly string[], options
   const report: BenchReport = { ...numbers, charts };
   const markdown = formatMarkdown(numbers, charts, outDir);
   writeFileAtomic(join(outDir, 'report.md'), markdown);
-  writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(report, null, 1));
+  // Chart paths and folders relative to the report, so a committed report.json names no machine's paths.
+  const rel = (p: string): string => relative(outDir, p) || '.';
+  const portable = {
+    ...report,
+    folders: report.folders.map(rel),
+    charts: Object.fromEntries(Object.entries(charts).map(([name, c]) => [name, { svg: rel(c.svg), png: rel(c.png) }])),
+  };
+  writeFileAtomic(join(outDir, 'report.json'), JSON.stringify(portable, null, 1));
   const files = [join(outDir, 'report.md'), join(outDir, 'report.json'), ...Object.values(charts).flatMap((c) => [c.svg, c.png])];
   return { markdown, files, report };
 }
