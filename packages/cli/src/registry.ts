@@ -71,12 +71,12 @@ export const DETECTORS: Readonly<Record<string, DetectorEntry>> = {
   foveabox: {
     load: async () => (await import('@hpf/foveabox')).createFoveaBox as unknown as DetectorFactory,
     smallInput: { baseEdges: [8, 16, 32, 64, 128], scaleRanges: [[0.5, 32], [16, 64], [32, 128], [64, 256], [128, 1024]], sigma: 0.8 },
-    smallInputNote: 'scale ranges and base edges halved, fovea sigma 0.8 instead of 0.4: with 0.4 the fovea of a 12-30 px digit holds no cell centre and 31% of the digits got no positive (0% now); positives on P3-P5 (57/30/11%); AP 2.72 in an 800-iteration run at lr 0.01',
+    smallInputNote: 'scale ranges and base edges halved, fovea sigma 0.8 instead of 0.4: with 0.4 the fovea of a 12-30 px digit holds no cell centre and 31% of the digits got no positive (0% now); positives on P3-P5 (57/30/11%); AP 2.72 vs 1.82 published in 800-iteration runs at lr 0.01',
   },
   freeanchor: {
     load: async () => (await import('@hpf/freeanchor')).createFreeAnchor as unknown as DetectorFactory,
     smallInput: { octaveBaseScale: 1, preAnchorTopk: 10 },
-    smallInputNote: 'octave base scale 1, bag size 10: bags on P3-P6 (45/34/16/5%) instead of 94% on P3; AP 0.02 vs 0.00 published (0.00 with scale 2) in 800-iteration runs at lr 0.03, 0.95 at lr 0.01',
+    smallInputNote: 'octave base scale 1, bag size 10: bags on P3-P6 (45/34/16/5%) instead of 94% on P3; AP 0.02 vs 0.00 published (0.00 with scale 2) in 800-iteration runs at lr 0.03; 0.95 vs 0.52 at lr 0.01',
   },
   paa: {
     load: async () => (await import('@hpf/paa')).createPaa as unknown as DetectorFactory,
