@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { CocoFormatError, parseCocoInstances, type CocoCategory, type CocoInstances } from './coco-schema.js';
 import { decodeImage, type RgbImage } from './image.js';
 
@@ -143,7 +143,12 @@ function buildDataset(instances: CocoInstances, file: string, imageDir: string, 
   }
 
   const images = instances.images.map((im): DatasetImage => {
-    const path = join(imageDir, im.file_name);
+    const path = resolve(imageDir, im.file_name);
+    // A file_name that climbs out of (or is absolute outside) the image folder would read any file.
+    const rel = relative(imageDir, path);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new CocoFormatError(file, `image id ${im.id}: file_name "${im.file_name}" points outside the image folder ${imageDir}`);
+    }
     if (checkFiles) {
       let isFile: boolean;
       try {

@@ -56,10 +56,12 @@ export class CocoFormatError extends Error {
 }
 
 /**
- * Parses and validates instances.json text. Errors name `file`, the JSON parser's position (with
+ * Parses and validates instances.json text (a leading UTF-8 byte-order mark is skipped). Errors name `file`, the JSON parser's position (with
  * line and column) for malformed JSON, and the annotation id for a bad annotation.
  */
 export function parseCocoInstances(text: string, file: string): CocoInstances {
+  // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse rejects.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

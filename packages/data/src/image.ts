@@ -1,5 +1,6 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { jpegOrientation, orientImage } from './orientation.js';
 
 /** An 8-bit RGB image, rows top to bottom, pixels interleaved `r, g, b`. */
 export interface RgbImage {
@@ -11,6 +12,22 @@ export interface RgbImage {
 
 export type ImageFormat = 'png' | 'jpeg';
 
+/** What a file's first bytes say it is; `webp` and `gif` are recognised only to name them in errors. */
+export type SniffedFormat = ImageFormat | 'webp' | 'gif' | 'unknown';
+
+/**
+ * The format from the file's signature, not its name: a PNG saved as `.jpg` (common in scraped
+ * datasets) is still a PNG.
+ */
+export function sniffImageFormat(bytes: Uint8Array): SniffedFormat {
+  const at = (i: number, ...want: number[]): boolean => want.every((b, k) => bytes[i + k] === b);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'webp';
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'gif';
+  return 'unknown';
+}
+
 /** The codec chosen from a file name's extension (`.png`, `.jpg`, `.jpeg`, any case). */
 export function imageFormatOf(fileName: string): ImageFormat {
   const ext = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase();
@@ -20,12 +37,17 @@ export function imageFormatOf(fileName: string): ImageFormat {
 }
 
 /**
- * Decodes PNG or JPEG bytes into RGB. Alpha is dropped (detection datasets store opaque photos;
- * compositing over a colour would invent pixels). 16-bit PNGs are reduced to 8 bits by pngjs.
- * `fileName` picks the codec and names the file in errors.
+ * Decodes PNG or JPEG bytes into RGB, the codec chosen from the bytes' signature. Alpha is dropped
+ * (detection datasets store opaque photos; compositing over a colour would invent pixels). 16-bit
+ * PNGs are reduced to 8 bits by pngjs. A JPEG's EXIF orientation is applied, so the pixels are
+ * upright as a viewer (and an annotation tool) shows them. `fileName` names the file in errors.
  */
 export function decodeImage(bytes: Uint8Array, fileName: string): RgbImage {
-  const format = imageFormatOf(fileName);
+  const format = sniffImageFormat(bytes);
+  if (format !== 'png' && format !== 'jpeg') {
+    const what = format === 'unknown' ? 'not a PNG or JPEG file (unrecognised signature)' : `a ${format.toUpperCase()} file; only PNG and JPEG are decoded (convert it, e.g. to PNG)`;
+    throw new Error(`${fileName}: cannot decode image: ${what}`);
+  }
   let width: number;
   let height: number;
   let rgba: Uint8Array;
@@ -48,7 +70,8 @@ export function decodeImage(bytes: Uint8Array, fileName: string): RgbImage {
     data[p + 1] = rgba[q + 1]!;
     data[p + 2] = rgba[q + 2]!;
   }
-  return { width, height, data };
+  const image = { width, height, data };
+  return format === 'jpeg' ? orientImage(image, jpegOrientation(bytes)) : image;
 }
 
 export interface EncodeOptions {

@@ -1,4 +1,5 @@
-export { decodeImage, encodeImage, flipImageHorizontal, imageFormatOf, type EncodeOptions, type ImageFormat, type RgbImage } from './image.js';
+export { decodeImage, encodeImage, flipImageHorizontal, imageFormatOf, sniffImageFormat, type EncodeOptions, type ImageFormat, type RgbImage, type SniffedFormat } from './image.js';
+export { jpegOrientation, orientImage } from './orientation.js';
 export {
   boxesFromCanvas,
   boxesToCanvas,

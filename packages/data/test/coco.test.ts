@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CocoFolderWriter, CocoFormatError, formatSummary, loadImage, readCocoDataset, writeCocoFolder, type CocoInstances } from '../src/index.js';
+import { CocoFolderWriter, CocoFormatError, encodeImage, formatSummary, loadImage, readCocoDataset, writeCocoFolder, type CocoInstances } from '../src/index.js';
 import { makeImage, tempDir, writeJson } from './helpers.js';
 
 const png = makeImage(3, 2, (x, y) => [10 + 80 * x, 200 - 90 * y, 7 * x + 50 * y]);
@@ -225,6 +225,42 @@ describe('COCO 2017 layout', () => {
     writeFileSync(join(dir, 'annotations', 'instances_train2017.json'), json);
     const ds = readCocoDataset(dir, { annotationFile: 'annotations/instances_train2017.json', imageDir: 'train2017' });
     expect(ds.images[0]!.path).toBe(join(dir, 'train2017', 'a.png'));
+    expect(Array.from(loadImage(ds, ds.images[0]!).data)).toEqual(Array.from(png.data));
+  });
+});
+
+describe('data paths a dataset may get wrong', () => {
+  it('refuses a file_name that climbs out of the image folder, naming the image id', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'secret.png'), encodeImage(png, 'secret.png'));
+    mkdirSync(join(dir, 'train'));
+    writeJson(join(dir, 'train'), { ...base(), images: [{ id: 1, file_name: 'a.png', width: 3, height: 2 }, { id: 42, file_name: '../secret.png', width: 3, height: 2 }] });
+    writeFileSync(join(dir, 'train', 'a.png'), encodeImage(png, 'a.png'));
+    const err = errorOf(() => readCocoDataset(join(dir, 'train')));
+    expect(err.message).toContain('image id 42: file_name "../secret.png" points outside the image folder');
+    writeJson(join(dir, 'train'), { ...base(), images: [{ id: 7, file_name: join(dir, 'secret.png'), width: 3, height: 2 }] });
+    expect(errorOf(() => readCocoDataset(join(dir, 'train'))).message).toContain('image id 7: file_name');
+    // A sub-folder inside the image folder is fine, also through a harmless '..'.
+    mkdirSync(join(dir, 'train', 'sub'));
+    writeFileSync(join(dir, 'train', 'sub', 'c.png'), encodeImage(png, 'c.png'));
+    writeJson(join(dir, 'train'), { ...base(), images: [{ id: 1, file_name: 'sub/../sub/c.png', width: 3, height: 2 }] });
+    expect(readCocoDataset(join(dir, 'train')).images[0]!.path).toBe(join(dir, 'train', 'sub', 'c.png'));
+  });
+
+  it('accepts instances.json saved with a UTF-8 byte-order mark', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.png'), encodeImage(png, 'a.png'));
+    writeFileSync(join(dir, 'instances.json'), '\ufeff' + JSON.stringify({ ...base(), annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 2, 1] }] }));
+    const ds = readCocoDataset(dir);
+    expect(ds.summary.boxes).toBe(1);
+    expect(Array.from(ds.images[0]!.boxes)).toEqual([0, 0, 2, 1]);
+  });
+
+  it('decodes a PNG named .jpg by its bytes', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jpg'), encodeImage(png, 'a.png'));
+    writeJson(dir, { ...base(), images: [{ id: 1, file_name: 'a.jpg', width: 3, height: 2 }] });
+    const ds = readCocoDataset(dir);
     expect(Array.from(loadImage(ds, ds.images[0]!).data)).toEqual(Array.from(png.data));
   });
 });
