@@ -18,31 +18,63 @@ export interface CliIo {
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
+// Number() also reads '0x10', '0b1', '1e3' and ' 7 ': a typo would pass as some other number.
+const DECIMAL_INT = /^[+-]?\d+$/;
+const DECIMAL_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function intArg(name: string, min = 0): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
+    if (!DECIMAL_INT.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
     return n;
   };
 }
 
-function floatArg(name: string, min = 0, exclusive = false): (value: string) => number {
+function floatArg(name: string, min = 0, exclusive = false, max?: { value: number; exclusive: boolean }): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || (exclusive && n === min)) {
-      throw new InvalidArgumentError(`${name} must be a number ${exclusive ? '>' : '>='} ${min}, got '${value}'`);
+    const tooBig = max !== undefined && (n > max.value || (max.exclusive && n === max.value));
+    if (!DECIMAL_FLOAT.test(value) || !Number.isFinite(n) || n < min || (exclusive && n === min) || tooBig) {
+      const upper = max === undefined ? '' : ` and ${max.exclusive ? '<' : '<='} ${max.value}`;
+      throw new InvalidArgumentError(`${name} must be a number ${exclusive ? '>' : '>='} ${min}${upper}, got '${value}'`);
     }
     return n;
   };
 }
 
-function intListArg(name: string): (value: string) => number[] {
-  return (value) =>
-    value.split(',').map((s) => {
+/** Comma-separated iteration numbers in strictly ascending order (learning-rate milestones). */
+function ascendingIntListArg(name: string): (value: string) => number[] {
+  return (value) => {
+    const list = value.split(',').map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes comma-separated integers, got '${value}'`);
+      if (!DECIMAL_INT.test(s) || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${name} takes comma-separated integers >= 0, got '${value}'`);
       return n;
     });
+    list.forEach((n, i) => {
+      if (i > 0 && n <= list[i - 1]!) throw new InvalidArgumentError(`${name} must be strictly ascending, got '${value}'`);
+    });
+    return list;
+  };
+}
+
+/**
+ * Detectors whose head towers use GroupNorm with 32 groups (mmdetection's setting): their
+ * --feat-channels must be a multiple of 32, or the head cannot be built.
+ */
+const GROUP_NORM_HEADS = new Set(['atss', 'fcos', 'paa', 'gfl', 'tood', 'vfnet']);
+const HEAD_NORM_GROUPS = 32;
+
+/** Checks between options that a single option's parser cannot see; throws naming the option. */
+export function checkTrainCombination(o: Pick<TrainCliOptions, 'detector' | 'steps' | 'lrSteps' | 'featChannels'>): void {
+  if (o.lrSteps === undefined) {
+    // The default milestones, 2/3 and 11/12 of --steps, must be distinct to make a schedule.
+    const a = Math.round((o.steps * 2) / 3);
+    const b = Math.round((o.steps * 11) / 12);
+    if (a >= b) throw new Error(`--steps ${o.steps}: the default --lr-steps (2/3 and 11/12 of --steps) would be ${a},${b}, not ascending; use --steps >= 2 or give --lr-steps`);
+  }
+  if (o.featChannels !== undefined && GROUP_NORM_HEADS.has(o.detector) && o.featChannels % HEAD_NORM_GROUPS !== 0) {
+    throw new Error(`--feat-channels ${o.featChannels}: ${o.detector}'s head uses GroupNorm with ${HEAD_NORM_GROUPS} groups, so --feat-channels must be a multiple of ${HEAD_NORM_GROUPS}`);
+  }
 }
 
 /** `--set key=value` (repeatable): an adapter option; the value is parsed as JSON when it parses. */
@@ -116,6 +148,7 @@ export function hpfSetting(o: Pick<TrainCliOptions, 'hpf' | 'hpfDelta' | 'hpfMom
 }
 
 export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
+  checkTrainCombination(o);
   const options: TrainOptions = {
     detector: o.detector,
     hpf: hpfSetting(o),
@@ -202,7 +235,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--hpf', 'train with the HPF classification loss (default)')
     .option('--no-hpf', 'train with the published loss (the baseline)')
     .option('--hpf-delta <delta>', 'HPF: half-width of the gamma range (implies --hpf)', floatArg('--hpf-delta'))
-    .option('--hpf-momentum <m>', 'HPF: EMA momentum of the per-level statistic, in [0, 1) (implies --hpf)', floatArg('--hpf-momentum'))
+    .option('--hpf-momentum <m>', 'HPF: EMA momentum of the per-level statistic, in [0, 1) (implies --hpf)', floatArg('--hpf-momentum', 0, false, { value: 1, exclusive: true }))
     .requiredOption('--data <spec>', 'digits-det:quick, digits-det:full, or a folder with train/ and val/ COCO sub-folders')
     .requiredOption('--out <dir>', 'run folder: checkpoint.hpf, result.json')
     .option('--steps <n>', 'training iterations', intArg('--steps', 1), d.steps)
@@ -211,9 +244,9 @@ function addTrainOptions(cmd: Command): Command {
     .option('--lr <lr>', 'base learning rate', floatArg('--lr', 0, true), d.lr)
     .option('--warmup-iters <n>', 'linear warm-up iterations (default min(100, steps / 4))', intArg('--warmup-iters'))
     .option('--warmup-ratio <r>', 'warm-up starts at lr x ratio', floatArg('--warmup-ratio'), d.warmupRatio)
-    .option('--lr-steps <list>', 'iterations where lr is multiplied by --lr-gamma (default 2/3 and 11/12 of --steps)', intListArg('--lr-steps'))
+    .option('--lr-steps <list>', 'iterations where lr is multiplied by --lr-gamma (default 2/3 and 11/12 of --steps)', ascendingIntListArg('--lr-steps'))
     .option('--lr-gamma <g>', 'learning-rate step factor', floatArg('--lr-gamma'), d.lrGamma)
-    .option('--momentum <m>', 'SGD momentum', floatArg('--momentum'), d.momentum)
+    .option('--momentum <m>', 'SGD momentum, in [0, 1)', floatArg('--momentum', 0, false, { value: 1, exclusive: true }), d.momentum)
     .option('--weight-decay <wd>', 'SGD weight decay', floatArg('--weight-decay'), d.weightDecay)
     .option('--clip-grad-norm <n>', 'clip gradients to this global norm', floatArg('--clip-grad-norm', 0, true))
     .option('--seed <n>', 'seed of the initial weights and the data order', intArg('--seed'), d.seed)

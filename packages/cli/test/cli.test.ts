@@ -33,7 +33,7 @@ describe('hpf --help', () => {
       [['eval', '--help'], '--run <dir>'],
       [['predict', '--help'], '--score-threshold <s>'],
       [['bench', 'stable-gain', '--help'], '--jobs <n>'],
-      [['report', '--help'], '<bench-dir>'],
+      [['report', '--help'], '<bench-dirs...>'],
     ] as const) {
       const r = await run([...args]);
       expect(r.error?.code, args.join(' ')).toBe('commander.helpDisplayed');
@@ -57,6 +57,37 @@ describe('argument errors', () => {
     expect((await run(['train', '--detector', 'atss', '--data', 'x', '--out', 'y', '--lr', '0'])).io.errText).toContain('--lr must be a number > 0');
     expect((await run(['bench', 'stable-gain', '--preset', 'huge'])).io.errText).toMatch(/'huge' is invalid/);
     expect((await run(['train', '--data', 'x', '--out', 'y'])).io.errText).toContain("required option '--detector <name>' not specified");
+  });
+});
+
+describe('options a user gets wrong (named at the command line, before any work)', () => {
+  const base = ['train', '--detector', 'atss', '--data', 'x', '--out', 'y'];
+  it('rejects non-decimal numbers and momentum outside [0, 1)', async () => {
+    expect((await run([...base, '--steps', '0x10'])).io.errText).toContain("--steps must be an integer >= 1, got '0x10'");
+    expect((await run([...base, '--lr', '0x1'])).io.errText).toContain("--lr must be a number > 0, got '0x1'");
+    expect((await run([...base, '--momentum', '5'])).io.errText).toContain("--momentum must be a number >= 0 and < 1, got '5'");
+    expect((await run([...base, '--momentum', '1'])).io.errText).toContain('--momentum must be a number >= 0 and < 1');
+    expect((await run([...base, '--hpf-momentum', '1.5'])).io.errText).toContain('--hpf-momentum must be a number >= 0 and < 1');
+    const ok = await run([...base, '--momentum', '0.95', '--steps', '12', '--lr', '1e-3']);
+    expect(ok.error).toBeUndefined();
+    expect(ok.parsed).toMatchObject({ momentum: 0.95, steps: 12, lr: 0.001 });
+  });
+  it('rejects --lr-steps that are not ascending', async () => {
+    expect((await run([...base, '--lr-steps', '5,3'])).io.errText).toContain("--lr-steps must be strictly ascending, got '5,3'");
+    expect((await run([...base, '--lr-steps', '5,5'])).io.errText).toContain('--lr-steps must be strictly ascending');
+  });
+  it('--steps 1 without --lr-steps and --feat-channels that GroupNorm cannot split are named', async () => {
+    const one = await run([...base, '--steps', '1']);
+    expect(() => trainOptionsFromCli(one.parsed as TrainCliOptions)).toThrow('--steps 1: the default --lr-steps (2/3 and 11/12 of --steps) would be 1,1');
+    const oneWithSteps = await run([...base, '--steps', '1', '--lr-steps', '1']);
+    expect(trainOptionsFromCli(oneWithSteps.parsed as TrainCliOptions).lrSteps).toEqual([1]);
+    expect(trainOptionsFromCli((await run([...base, '--steps', '2'])).parsed as TrainCliOptions).steps).toBe(2);
+    const gn = await run([...base, '--feat-channels', '16']);
+    expect(() => trainOptionsFromCli(gn.parsed as TrainCliOptions)).toThrow("--feat-channels 16: atss's head uses GroupNorm with 32 groups, so --feat-channels must be a multiple of 32");
+    expect(trainOptionsFromCli((await run([...base, '--feat-channels', '64'])).parsed as TrainCliOptions).featChannels).toBe(64);
+    // RetinaNet's head has no normalisation: any width builds.
+    const retina = await run(['train', '--detector', 'retinanet', '--data', 'x', '--out', 'y', '--feat-channels', '16']);
+    expect(trainOptionsFromCli(retina.parsed as TrainCliOptions).featChannels).toBe(16);
   });
 });
 
