@@ -13,3 +13,13 @@ export type {
   CategoryResult,
   EvaluateOptions,
 } from './types.js';
+export {
+  confusionMatrix,
+  normaliseColumns,
+  perClassAp,
+  precisionRecallCurves,
+  type ClassApRow,
+  type ConfusionMatrix,
+  type ConfusionMatrixOptions,
+  type PrCurve,
+} from './analysis.js';
