@@ -178,3 +178,65 @@ export function curvesChartSpec(
     ],
   } as TopLevelSpec;
 }
+
+export interface PrCurveSeries {
+  /** Legend entry, e.g. "cat (AP50 71.2)". */
+  name: string;
+  recall: readonly number[];
+  precision: readonly number[];
+}
+
+/** Precision over recall, one line per class (hpf eval's PR curves at one IoU threshold). */
+export function prCurveChartSpec(series: readonly PrCurveSeries[], title: string): TopLevelSpec {
+  const values = series.flatMap((s) => s.recall.map((r, i) => ({ class: s.name, recall: r, precision: s.precision[i]! })));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 420,
+    height: 360,
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.5, interpolate: "step-after" },
+    encoding: {
+      x: { field: "recall", type: "quantitative", title: "recall", scale: { domain: [0, 1] } },
+      y: { field: "precision", type: "quantitative", title: "precision", scale: { domain: [0, 1] } },
+      color: { field: "class", type: "nominal", title: "class", sort: series.map((s) => s.name) },
+    },
+  } as TopLevelSpec;
+}
+
+/**
+ * A confusion matrix as a heat map with the value in each cell: rows the predicted class, columns
+ * the true class, `names` in matrix order (background last).
+ */
+export function confusionMatrixChartSpec(matrix: readonly (readonly number[])[], names: readonly string[], title: string, normalised: boolean): TopLevelSpec {
+  const values = matrix.flatMap((row, i) => row.map((v, j) => ({ predicted: names[i]!, true: names[j]!, value: v, label: normalised ? (v === 0 ? "" : v.toFixed(2)) : v === 0 ? "" : String(v) })));
+  const max = Math.max(1e-12, ...matrix.flat());
+  const side = Math.max(240, 34 * names.length);
+  const axis = { field: "", type: "nominal", sort: [...names], axis: { labelAngle: 0 } } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: side,
+    height: side,
+    data: { values },
+    encoding: {
+      x: { ...axis, field: "true", title: "true class", axis: { labelAngle: -45 } },
+      y: { ...axis, field: "predicted", title: "predicted class" },
+    },
+    layer: [
+      {
+        mark: "rect",
+        encoding: {
+          color: { field: "value", type: "quantitative", title: normalised ? "fraction of the column" : "count", scale: { scheme: "blues", domain: [0, max] } },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 11 },
+        encoding: {
+          text: { field: "label" },
+          color: { condition: { test: `datum.value > ${max / 2}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}

@@ -3,11 +3,12 @@
  * detectors. `createProgram` returns the program without running it, so tests parse arguments
  * and read --help without training anything.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKBONE_PRESETS } from '@hpf/fpn';
 import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
+import { explicitDataSpec } from './data-source.js';
 import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';
 import { TRAIN_DEFAULTS, type HpfSetting, type TrainOptions } from './train.js';
 
@@ -97,7 +98,11 @@ export interface TrainCliOptions {
   hpf?: boolean;
   hpfDelta?: number;
   hpfMomentum?: number;
-  data: string;
+  data?: string;
+  trainJson?: string;
+  trainImages?: string;
+  valJson?: string;
+  valImages?: string;
   out: string;
   steps: number;
   batchSize: number;
@@ -147,12 +152,26 @@ export function hpfSetting(o: Pick<TrainCliOptions, 'hpf' | 'hpfDelta' | 'hpfMom
   return setting;
 }
 
+/** --data, or the four explicit files (stored as --data's JSON form). */
+export function dataSpecFromCli(o: Pick<TrainCliOptions, 'data' | 'trainJson' | 'trainImages' | 'valJson' | 'valImages'>): string {
+  const explicit = { '--train-json': o.trainJson, '--train-images': o.trainImages, '--val-json': o.valJson, '--val-images': o.valImages };
+  const given = Object.entries(explicit).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (given.length === 0) {
+    if (o.data === undefined) throw new Error("required option '--data <spec>' not specified (or give --train-json, --train-images, --val-json and --val-images)");
+    return o.data;
+  }
+  if (o.data !== undefined) throw new Error(`--data cannot be combined with ${given.join(', ')}`);
+  const missing = Object.keys(explicit).filter((k) => !given.includes(k));
+  if (missing.length > 0) throw new Error(`${given.join(', ')} given without ${missing.join(', ')}: the explicit form needs all four`);
+  return explicitDataSpec({ trainJson: o.trainJson!, trainImages: o.trainImages!, valJson: o.valJson!, valImages: o.valImages! });
+}
+
 export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
   checkTrainCombination(o);
   const options: TrainOptions = {
     detector: o.detector,
     hpf: hpfSetting(o),
-    data: o.data,
+    data: dataSpecFromCli(o),
     out: o.out,
     steps: o.steps,
     batchSize: o.batchSize,
@@ -236,7 +255,11 @@ function addTrainOptions(cmd: Command): Command {
     .option('--no-hpf', 'train with the published loss (the baseline)')
     .option('--hpf-delta <delta>', 'HPF: half-width of the gamma range (implies --hpf)', floatArg('--hpf-delta'))
     .option('--hpf-momentum <m>', 'HPF: EMA momentum of the per-level statistic, in [0, 1) (implies --hpf)', floatArg('--hpf-momentum', 0, false, { value: 1, exclusive: true }))
-    .requiredOption('--data <spec>', 'digits-det:quick, digits-det:full, or a folder with train/ and val/ COCO sub-folders')
+    .option('--data <spec>', 'digits-det:quick, digits-det:full, a folder with train/ and val/ COCO sub-folders, or a COCO-2017 folder (annotations/instances_train2017.json, train2017/, ...)')
+    .option('--train-json <file>', 'training annotations (COCO instances JSON), instead of --data; needs the other three')
+    .option('--train-images <dir>', 'folder the training file_names are relative to')
+    .option('--val-json <file>', 'validation annotations (COCO instances JSON)')
+    .option('--val-images <dir>', 'folder the validation file_names are relative to')
     .requiredOption('--out <dir>', 'run folder: checkpoint.hpf, result.json')
     .option('--steps <n>', 'training iterations', intArg('--steps', 1), d.steps)
     .option('--batch-size <n>', 'images per iteration', intArg('--batch-size', 1), d.batchSize)
@@ -273,9 +296,16 @@ function addTrainOptions(cmd: Command): Command {
     .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
 }
 
+/** @hpf/cli's version, from its package.json (one folder above src/ and dist/ alike). */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 export function createProgram(io: CliIo = defaultIo): Command {
   const program = new Command('hpf')
     .description('Train, evaluate and benchmark one-stage detectors with Hierarchical Progressive Focus (HPF)')
+    .version(cliVersion(), '-V, --version', 'print the hpf version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
@@ -321,29 +351,35 @@ export function createProgram(io: CliIo = defaultIo): Command {
 
   program.addCommand(
     new Command('eval')
-      .description('COCO evaluation of a trained run on its validation split (or --data)')
+      .description('COCO evaluation of a trained run on its validation split (or --data): summary, per-class AP table and CSV, PR curves, confusion matrix')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
       .option('--data <spec>', 'data to evaluate on (default: the run\'s own)')
       .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
+      .option('--conf <s>', 'score threshold of the confusion matrix (AP uses every detection)', floatArg('--conf', 0, false, { value: 1, exclusive: false }), 0.25)
       .option('--backend <name>', 'tfjs backend')
       .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
-      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; backend?: string; threads?: number }) => {
+      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; conf: number; backend?: string; threads?: number }) => {
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
-        const { readCocoDataset, writeFileAtomic } = await import('@hpf/data');
-        const { evaluateDetector } = await import('./evaluate.js');
-        const { resolveData } = await import('./data-source.js');
+        const { writeFileAtomic } = await import('@hpf/data');
+        const { evaluateDetector, groundTruth } = await import('./evaluate.js');
+        const { resolveData, readSplit } = await import('./data-source.js');
         const { formatSummary } = await import('@hpf/eval');
+        const { describeHpf, writeEvalReport } = await import('./eval-report.js');
         const run = await openRun(o.run);
         try {
           const source = resolveData(o.data ?? run.meta.options.data, { cacheDir: o.dataCache });
-          const val = readCocoDataset(source.valDir);
-          const { result } = await evaluateDetector(run.detector, val, { batchSize: o.batchSize, inputSize: run.meta.inputSize });
-          io.out(`${run.meta.options.detector} (${JSON.stringify(run.meta.options.hpf)}), iteration ${run.meta.iteration}, on ${source.valDir}\n${formatSummary(result.stats)}\n`);
-          const file = join(resolve(o.run), 'eval.json');
-          writeFileAtomic(file, JSON.stringify({ data: source.valDir, iteration: run.meta.iteration, stats: result.stats }, null, 1));
-          io.out(`written: ${file}\n`);
+          const val = readSplit(source.val);
+          const { detections, result } = await evaluateDetector(run.detector, val, { batchSize: o.batchSize, inputSize: run.meta.inputSize });
+          const steps = run.meta.options.steps;
+          io.out(`${run.meta.options.detector} trained with ${describeHpf(run.meta.options.hpf)}, iteration ${run.meta.iteration} of ${steps}, on ${val.annotationFile} (${val.images.length} images)\n${formatSummary(result.stats)}\n`);
+          const dir = resolve(o.run);
+          const { table, files } = await writeEvalReport(dir, groundTruth(val), detections, result, o.conf);
+          io.out(`\nper class (AP in percent; '-': no ground truth):\n${table}\n`);
+          const file = join(dir, 'eval.json');
+          writeFileAtomic(file, JSON.stringify({ data: val.annotationFile, iteration: run.meta.iteration, stats: result.stats, perCategory: result.perCategory }, null, 1));
+          io.out(`written: ${file}, ${files.csv}, ${files.prCurve.png}, ${files.confusion.png}, ${files.confusionNormalised.png} (and .svg)\n`);
         } finally {
           run.detector.dispose();
         }
@@ -352,36 +388,90 @@ export function createProgram(io: CliIo = defaultIo): Command {
 
   program.addCommand(
     new Command('predict')
-      .description('detections for a folder of images: COCO results JSON + PNGs with boxes drawn')
+      .description('detections for a folder of images: COCO results JSON + PNGs with boxes, class names and scores drawn')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
       .requiredOption('--images <dir>', 'a COCO folder (instances.json) or a folder of .png/.jpg images')
-      .requiredOption('--out <dir>', 'output folder: detections.json and images/*.png')
-      .option('--score-threshold <s>', 'draw boxes with at least this score (the JSON has all)', floatArg('--score-threshold'), 0.3)
+      .requiredOption('--out <dir>', 'output folder: detections.json and images/*.png (never an input image is replaced)')
+      .option('--conf <s>', 'draw boxes with at least this score (detections.json has all)', floatArg('--conf', 0, false, { value: 1, exclusive: false }), 0.3)
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
       .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
-      .action(async (o: { run: string; images: string; out: string; scoreThreshold: number; batchSize: number; backend?: string; threads?: number }) => {
+      .action(async (o: { run: string; images: string; out: string; conf: number; batchSize: number; backend?: string; threads?: number }) => {
+        const { listImages, planOutputFiles, predictImages } = await import('./predict.js');
+        const images = listImages(o.images);
+        const out = resolve(o.out);
+        // Refuses an --out whose drawn copies would replace an input image, before any work.
+        planOutputFiles(images, out);
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
-        const { listImages, predictImages } = await import('./predict.js');
         const { writeFileAtomic } = await import('@hpf/data');
         const run = await openRun(o.run);
         try {
-          const images = listImages(o.images);
-          const out = resolve(o.out);
           mkdirSync(out, { recursive: true });
-          const { detections, files } = await predictImages(run.detector, images, {
+          io.out(`${images.length} images; drawing boxes with score >= ${o.conf} (--conf); detections.json keeps every detection\n`);
+          const { detections, files, skipped } = await predictImages(run.detector, images, {
             inputSize: run.meta.inputSize,
             batchSize: o.batchSize,
             labelToCategoryId: run.meta.categories.map((c) => c.id),
-            drawThreshold: o.scoreThreshold,
+            classNames: run.meta.categories.map((c) => c.name),
+            drawThreshold: o.conf,
             outDir: out,
+            warn: (m) => io.err(`${m}\n`),
           });
           writeFileAtomic(join(out, 'detections.json'), JSON.stringify(detections));
-          io.out(`${detections.length} detections on ${images.length} images: ${join(out, 'detections.json')}; drawn: ${files.length} PNGs in ${join(out, 'images')}\n`);
+          const skippedNote = skipped.length === 0 ? '' : `; ${skipped.length} undecodable images skipped (see the warnings)`;
+          io.out(`${detections.length} detections on ${files.length} images (COCO results format): ${join(out, 'detections.json')}; drawn: ${files.length} PNGs in ${join(out, 'images')}${skippedNote}\n`);
         } finally {
           run.detector.dispose();
         }
+      }),
+  );
+
+  program.addCommand(
+    new Command('convert')
+      .description('YOLO txt labels or Pascal VOC XML to a COCO instances JSON (train with --train-json/--train-images)')
+      .addOption(new Option('--from <format>', 'label format').choices(['yolo', 'voc']).makeOptionMandatory())
+      .requiredOption('--images <dir>', 'the images folder (file_names in the output are relative to it)')
+      .requiredOption('--labels <dir>', 'yolo: folder of .txt files mirroring --images; voc: the Annotations folder of .xml files')
+      .option('--classes <file>', 'class names, one per line (required for yolo; for voc it fixes the order, default: names found, sorted)')
+      .requiredOption('--out <file>', 'the COCO JSON to write (an existing file is not replaced)')
+      .action(async (o: { from: 'yolo' | 'voc'; images: string; labels: string; classes?: string; out: string }) => {
+        const { convertVoc, convertYolo, readClassNames, writeInstances } = await import('./convert.js');
+        const out = resolve(o.out);
+        if (existsSync(out)) throw new Error(`--out: ${out} already exists; remove it or choose another name`);
+        if (o.from === 'yolo' && o.classes === undefined) throw new Error('--from yolo needs --classes <file> (class names, one per line, in class-index order)');
+        const names = o.classes === undefined ? undefined : readClassNames(o.classes);
+        const { instances, unlabelled } = o.from === 'yolo' ? convertYolo(o.images, o.labels, names!) : convertVoc(o.images, o.labels, names);
+        writeInstances(out, instances);
+        const note = unlabelled > 0 ? ` (${unlabelled} images without a label file kept as negatives)` : '';
+        io.out(`${instances.images.length} images, ${instances.annotations.length} boxes, ${instances.categories.length} classes${note}: ${out}\n`);
+      }),
+  );
+
+  program.addCommand(
+    new Command('browse')
+      .description('ground-truth boxes drawn on a mosaic of images of a split, to check a dataset before training')
+      .requiredOption('--data <spec>', 'as hpf train --data (a COCO folder, the COCO-2017 layout, digits-det:quick, ...)')
+      .addOption(new Option('--split <name>', 'which split').choices(['train', 'val']).default('train'))
+      .option('--count <n>', 'images in the mosaic, spread evenly over the split', intArg('--count', 1), 16)
+      .option('--out <file>', 'the PNG to write (default: browse-<split>.png)')
+      .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
+      .action(async (o: { data: string; split: 'train' | 'val'; count: number; out?: string; dataCache: string }) => {
+        const { resolveData, readSplit } = await import('./data-source.js');
+        const { loadImage, writeFileAtomic, formatSummary } = await import('@hpf/data');
+        const { drawMosaicPng } = await import('./draw.js');
+        const dataset = readSplit(resolveData(o.data, { cacheDir: o.dataCache })[o.split]);
+        if (dataset.images.length === 0) throw new Error(`${dataset.annotationFile}: the split has no images`);
+        const n = Math.min(o.count, dataset.images.length);
+        const picked = Array.from({ length: n }, (_, i) => dataset.images[Math.floor((i * dataset.images.length) / n)]!);
+        const tiles = picked.map((im) => ({
+          image: loadImage(dataset, im),
+          boxes: Array.from(im.labels, (label, b) => ({ box: Array.from(im.boxes.subarray(4 * b, 4 * b + 4)), label })),
+          caption: `id ${im.id} ${im.fileName}`,
+        }));
+        const out = resolve(o.out ?? `browse-${o.split}.png`);
+        writeFileAtomic(out, drawMosaicPng(tiles, dataset.categories.map((c) => c.name)));
+        io.out(`${formatSummary(dataset)}\n${n} of ${dataset.images.length} images with their ground truth: ${out}\n`);
       }),
   );
 

@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
 import { createProgram, hpfSetting, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
@@ -31,7 +34,7 @@ describe('hpf --help', () => {
     for (const [args, needle] of [
       [['train', '--help'], '--hpf-delta <delta>'],
       [['eval', '--help'], '--run <dir>'],
-      [['predict', '--help'], '--score-threshold <s>'],
+      [['predict', '--help'], '--conf <s>'],
       [['bench', 'stable-gain', '--help'], '--jobs <n>'],
       [['report', '--help'], '<bench-dirs...>'],
     ] as const) {
@@ -39,6 +42,24 @@ describe('hpf --help', () => {
       expect(r.error?.code, args.join(' ')).toBe('commander.helpDisplayed');
       expect(r.io.outText, args.join(' ')).toContain(needle);
     }
+  });
+});
+
+describe('hpf --version and the bin', () => {
+  it('prints the package version', async () => {
+    const r = await run(['--version']);
+    expect(r.error?.code).toBe('commander.version');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(r.io.outText).toBe(`${pkg.version}\n`);
+  });
+  it('the bin file exists before any build, so npm links it on the first install', () => {
+    const dir = fileURLToPath(new URL('..', import.meta.url));
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string>; files: string[] };
+    const bin = pkg.bin.hpf!;
+    expect(bin.startsWith('./dist/')).toBe(false);
+    expect(existsSync(join(dir, bin))).toBe(true);
+    expect(readFileSync(join(dir, bin), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(pkg.files).toContain(bin.replace(/^\.\//, '').split('/')[0]);
   });
 });
 

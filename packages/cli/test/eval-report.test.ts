@@ -41,18 +41,19 @@ describe('hpf eval report', () => {
     const result = evaluateCoco(gt, dts);
     const { table, files } = await writeEvalReport(dir, gt, dts, result, 0.25);
     expect(table).toContain('cat');
-    expect(readFileSync(files.csv, 'utf8').split('\n')[1]).toMatch(/^1,cat,0\.8\d+,0\.8\d+,0\.8\d+,2,2$/);
+    expect(readFileSync(files.csv, 'utf8').split('\n')[1]).toMatch(/^1,cat,(1|0\.9999\d+),(1|0\.9999\d+),(1|0\.9999\d+),2,2$/);
     for (const chart of [files.prCurve, files.confusion, files.confusionNormalised]) {
       const svg = readFileSync(chart.svg, 'utf8');
       expect(svg).toContain('<svg');
       const png = decodeImage(readFileSync(chart.png), chart.png);
       expect(png.width).toBeGreaterThan(300);
     }
-    // Matrix cells: cat->cat 2, dog on background 1; the normalised background column is 1.00.
+    // Both cat boxes found (AP 1); the dog detection hits nothing: confusion [dog][background] = 1,
+    // so the normalised background column reads 1.00.
     const raw = readFileSync(files.confusion.svg, 'utf8');
     expect(raw).toContain('background');
     expect(raw).toContain('predicted class');
     expect(readFileSync(files.confusionNormalised.svg, 'utf8')).toContain('1.00');
-    expect(readFileSync(files.prCurve.svg, 'utf8')).toContain('cat (AP50 83.5)');
+    expect(readFileSync(files.prCurve.svg, 'utf8')).toContain('cat (AP50 100.0)');
   });
 });

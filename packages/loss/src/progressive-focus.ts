@@ -388,10 +388,18 @@ export class ProgressiveFocus {
   }
 
   private checkAlpha(hasAlpha: boolean, where: string): void {
-    const { mode, gamma0, delta } = this.options;
+    const { mode, gamma0, delta, w } = this.options;
     const lowest = mode === 'off' ? gamma0 : gamma0 - delta;
     if (hasAlpha && lowest <= 0) {
       throw new Error(`${where}: alpha = w / gamma needs gamma > 0, but gamma can reach ${lowest} (gamma0 = ${gamma0}, delta = ${delta})`);
+    }
+    // alpha weighs positives and 1 - alpha negatives: alpha > 1 gives negatives a negative weight
+    // and the loss can go below zero. gamma's lowest value bounds alpha from above.
+    if (hasAlpha && w > lowest) {
+      throw new Error(
+        `${where}: alpha = w / gamma must stay <= 1, which needs ${mode === 'off' ? 'gamma0' : 'gamma0 - delta'} >= w; ` +
+          `got gamma0 = ${gamma0}, delta = ${mode === 'off' ? 0 : delta}, w = ${w} (lowest gamma ${lowest} < w)`,
+      );
     }
   }
 

@@ -219,3 +219,19 @@ describe('tensor ownership', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('single-class detection (numClasses 1)', () => {
+  it('sigmoid focal loss over one class matches the float64 formula', () => {
+    // logits 2 (class 0: positive), -1 (label 1 = background: negative), 0.5 (label -1: ignored).
+    // FL = alpha_t (1 - p_t)^2 (-log p_t), alpha 0.25: 0.25 (1 - s(2))^2 (-log s(2)) + 0.75 s(-1)^2 (-log(1 - s(-1))).
+    const loss = tf.tidy(() => sigmoidFocalLoss({ logits: tf.tensor2d([2, -1, 0.5], [3, 1]), labels: tf.tensor1d([0, 1, -1], 'int32') }, { reduction: 'sum' }));
+    expect(loss.dataSync()[0]).toBeCloseTo(0.01744443384016059, 6);
+    loss.dispose();
+  });
+  it('quality focal loss over one class matches the float64 formula', () => {
+    // QFL = BCE(s(z), y) |y - s(z)|^2: positive z = 2 with IoU 0.8, negative z = -1 (y = 0).
+    const loss = tf.tidy(() => qualityFocalLoss({ logits: tf.tensor2d([2, -1], [2, 1]), labels: tf.tensor1d([0, 1], 'int32'), scores: tf.tensor1d([0.8, 0]) }, { reduction: 'sum' }));
+    expect(loss.dataSync()[0]).toBeCloseTo(0.02609793198822102, 6);
+    loss.dispose();
+  });
+});

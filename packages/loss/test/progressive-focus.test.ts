@@ -309,6 +309,22 @@ describe('ProgressiveFocus.focalLoss', () => {
     const q = new ProgressiveFocus({ gamma0: 0.5, delta: 0.5 }).qualityFocalLoss([{ ...level, scores: tf.ones([4]) as tf.Tensor1D }]);
     expect(q.levels[0]!.alpha).toBeNull();
   });
+
+  it('refuses options that let alpha = w / gamma exceed 1, stating the constraint', () => {
+    const level = toTensors(randomLevel(9, 4));
+    // gamma can fall to 2 - 1.75 = 0.25 < w = 0.5: alpha would reach 2 and negatives get weight -1.
+    expect(() => new ProgressiveFocus({ gamma0: 2, delta: 1.75, w: 0.5 }).focalLoss([level])).toThrow(
+      'alpha = w / gamma must stay <= 1, which needs gamma0 - delta >= w; got gamma0 = 2, delta = 1.75, w = 0.5 (lowest gamma 0.25 < w)',
+    );
+    expect(() => new ProgressiveFocus({ mode: 'off', gamma0: 0.4, delta: 0, w: 0.5 }).focalLoss([level])).toThrow('needs gamma0 >= w');
+    // At the boundary alpha reaches exactly 1: allowed, and the loss stays >= 0.
+    const edge = new ProgressiveFocus({ gamma0: 2, delta: 1.5, w: 0.5 }).focalLoss([level]);
+    expect(edge.loss.dataSync()[0]).toBeGreaterThanOrEqual(0);
+    edge.loss.dispose();
+    // quality focal loss has no alpha: the same options are fine there.
+    const q = new ProgressiveFocus({ gamma0: 2, delta: 1.75, w: 0.5 }).qualityFocalLoss([{ ...level, scores: tf.ones([4]) as tf.Tensor1D }]);
+    expect(q.levels[0]!.alpha).toBeNull();
+  });
 });
 
 describe('ProgressiveFocus.qualityFocalLoss and varifocalLoss', () => {
