@@ -387,7 +387,12 @@ export class ProgressiveFocus {
     return stats;
   }
 
-  private checkAlpha(hasAlpha: boolean, where: string): void {
+  /**
+   * `balancesNegatives`: the loss weighs negatives by 1 - alpha (the focal loss, and the focal
+   * losses FreeAnchor and PAA build from levelFocus); the varifocal loss weighs them by alpha alone,
+   * so alpha > 1 is only a heavier negative term there.
+   */
+  private checkAlpha(hasAlpha: boolean, where: string, balancesNegatives = hasAlpha): void {
     const { mode, gamma0, delta, w } = this.options;
     const lowest = mode === 'off' ? gamma0 : gamma0 - delta;
     if (hasAlpha && lowest <= 0) {
@@ -395,7 +400,7 @@ export class ProgressiveFocus {
     }
     // alpha weighs positives and 1 - alpha negatives: alpha > 1 gives negatives a negative weight
     // and the loss can go below zero. gamma's lowest value bounds alpha from above.
-    if (hasAlpha && w > lowest) {
+    if (balancesNegatives && w > lowest) {
       throw new Error(
         `${where}: alpha = w / gamma must stay <= 1, which needs ${mode === 'off' ? 'gamma0' : 'gamma0 - delta'} >= w; ` +
           `got gamma0 = ${gamma0}, delta = ${mode === 'off' ? 0 : delta}, w = ${w} (lowest gamma ${lowest} < w)`,
@@ -441,7 +446,7 @@ export class ProgressiveFocus {
       if (reduction === 'sum') throw new Error(`${where}: avgFactor cannot be used with reduction 'sum'`);
     }
     const hasAlpha = kind !== 'quality-focal';
-    this.checkAlpha(hasAlpha, where);
+    this.checkAlpha(hasAlpha, where, kind === 'focal');
 
     const classes = inputs[0]!.logits.shape[1];
     inputs.forEach((input, l) => {

@@ -28,9 +28,9 @@ function callAt(focus: ProgressiveFocus, step: number) {
 
 const STEPS = 8;
 const CASES: Array<Partial<HpfOptions>> = [
-  { mode: 'hierarchical', momentum: 0.6, delta: 1.9 },
-  { mode: 'global', momentum: 0.8, delta: 1.9, statistic: 'nll-of-mean' },
-  { mode: 'hierarchical', momentum: 0, delta: 1.9, historyLimit: 3 },
+  { mode: 'hierarchical', momentum: 0.6, delta: 1.9, w: 0.1 },
+  { mode: 'global', momentum: 0.8, delta: 1.9, w: 0.1, statistic: 'nll-of-mean' },
+  { mode: 'hierarchical', momentum: 0, delta: 1.9, w: 0.1, historyLimit: 3 },
 ];
 
 describe('ProgressiveFocus.state / loadState', () => {

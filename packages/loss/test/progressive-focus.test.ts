@@ -70,8 +70,9 @@ function hpfFocalRef(levels: PlainLevel[], options: HpfOptions, avgFactor: numbe
   return { stats, gammas, loss };
 }
 
-// delta 1.9 keeps every level's statistic inside [gamma0 - delta, gamma0 + delta]: gamma_l = s_l
-const OPTIONS: HpfOptions = { mode: 'hierarchical', gamma0: 2, delta: 1.9, w: 0.5, statistic: 'mean-nll', momentum: 0, historyLimit: 100 };
+// delta 1.9 keeps every level's statistic inside [gamma0 - delta, gamma0 + delta]: gamma_l = s_l;
+// w = 0.1 = gamma0 - delta keeps alpha = w / gamma <= 1, as the focal loss requires.
+const OPTIONS: HpfOptions = { mode: 'hierarchical', gamma0: 2, delta: 1.9, w: 0.1, statistic: 'mean-nll', momentum: 0, historyLimit: 100 };
 
 describe('ProgressiveFocus.focalLoss', () => {
   const plain = [randomLevel(1, 12, -1), randomLevel(2, 8, 1), randomLevel(3, 5, 0)];
@@ -85,7 +86,7 @@ describe('ProgressiveFocus.focalLoss', () => {
         const ref = hpfFocalRef(plain, options, 7);
         expectClose(stats.map((s) => s.statistic!), ref.stats.map((s) => s!));
         expectClose(stats.map((s) => s.gamma), ref.gammas);
-        expectClose(stats.map((s) => s.alpha!), ref.gammas.map((g) => 0.5 / g));
+        expectClose(stats.map((s) => s.alpha!), ref.gammas.map((g) => 0.1 / g));
         expect(stats.map((s) => s.numPositives)).toEqual(plain.map((p) => positiveLogits(p).length));
         expect(stats.map((s) => s.level)).toEqual([0, 1, 2]);
         expectClose(loss.dataSync(), ref.loss);
@@ -108,7 +109,7 @@ describe('ProgressiveFocus.focalLoss', () => {
     const sizes = plain.map((p) => p.logits.length);
     const split = (x: number[]) => sizes.map((_, l) => x.slice(sum(sizes.slice(0, l)), sum(sizes.slice(0, l + 1))));
     const fixedGamma = (x: number[]) =>
-      sum(split(x).map((z, l) => sumMatrix(focalRef(reshape(z, plain[l]!.labels.length, C), plain[l]!.labels, plain[l]!.weights, gammas[l]!, 0.5 / gammas[l]!)))) / 3;
+      sum(split(x).map((z, l) => sumMatrix(focalRef(reshape(z, plain[l]!.labels.length, C), plain[l]!.labels, plain[l]!.weights, gammas[l]!, OPTIONS.w / gammas[l]!)))) / 3;
     const x = plain.flatMap((p) => p.logits);
     expectClose(got, finiteDifferences(fixedGamma, x), 1e-4, 1e-7);
     // differentiating through the statistic would give another gradient at the positives
@@ -191,14 +192,14 @@ describe('ProgressiveFocus.focalLoss', () => {
     const background: LabelTargets = { logits: tf.tensor2d([1, 2, 3, -1, -2, -3], [2, C]), labels: tf.tensor1d([C, -1], 'int32') };
     const { loss, levels } = new ProgressiveFocus(OPTIONS).focalLoss([busy, empty, background], { avgFactor: 4 });
     expect(levels.slice(1).map((s) => [s.numPositives, s.statistic, s.focusStatistic, s.gamma, s.alpha])).toEqual([
-      [0, null, null, 2, 0.25],
-      [0, null, null, 2, 0.25],
+      [0, null, null, 2, 0.05],
+      [0, null, null, 2, 0.05],
     ]);
     const plainBusy = randomLevel(5, 9);
     const g0 = clip(statisticRef(positiveLogits(plainBusy), 'mean-nll')!, 0.1, 3.9);
     const refLoss =
-      (sumMatrix(focalRef(reshape(plainBusy.logits, 9, C), plainBusy.labels, plainBusy.weights, g0, 0.5 / g0)) +
-        sumMatrix(focalRef([[1, 2, 3], [-1, -2, -3]], [C, -1], undefined, 2, 0.25))) /
+      (sumMatrix(focalRef(reshape(plainBusy.logits, 9, C), plainBusy.labels, plainBusy.weights, g0, 0.1 / g0)) +
+        sumMatrix(focalRef([[1, 2, 3], [-1, -2, -3]], [C, -1], undefined, 2, 0.05))) /
       4;
     expectClose(loss.dataSync(), refLoss);
     tf.dispose([loss, busy.logits, busy.labels, busy.labelWeights!, empty.logits, empty.labels, background.logits, background.labels]);
@@ -321,6 +322,10 @@ describe('ProgressiveFocus.focalLoss', () => {
     const edge = new ProgressiveFocus({ gamma0: 2, delta: 1.5, w: 0.5 }).focalLoss([level]);
     expect(edge.loss.dataSync()[0]).toBeGreaterThanOrEqual(0);
     edge.loss.dispose();
+    // The varifocal loss weighs negatives by alpha alone (no 1 - alpha): alpha > 1 is allowed there.
+    const vfl = new ProgressiveFocus({ gamma0: 2, delta: 1, w: 1.5 }).varifocalLoss([{ logits: level.logits, targets: tf.zeros(level.logits.shape) as tf.Tensor2D }]);
+    expect(vfl.loss.dataSync()[0]).toBeGreaterThanOrEqual(0);
+    vfl.loss.dispose();
     // quality focal loss has no alpha: the same options are fine there.
     const q = new ProgressiveFocus({ gamma0: 2, delta: 1.75, w: 0.5 }).qualityFocalLoss([{ ...level, scores: tf.ones([4]) as tf.Tensor1D }]);
     expect(q.levels[0]!.alpha).toBeNull();
