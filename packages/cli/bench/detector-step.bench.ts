@@ -3,7 +3,7 @@
  * phase (forward + loss, backward + clipping, SGD update, JS outside kernels). Not a test.
  *
  * Run from the repository root (sources, no build needed):
- *   node --import tsx packages/engine/bench/detector-step.bench.ts [--detectors atss,fcos,gfl] [--runs 5] [--top 25]
+ *   node --import tsx packages/cli/bench/detector-step.bench.ts [--detectors atss,fcos,gfl] [--runs 5] [--top 25]
  *
  * Network and step are the `quick` stable-gain preset's (packages/cli/src/bench.ts): resnet10-mini,
  * 32-channel FPN and head, 2 stacked convs, 10 classes, the registry's small-input prior sizes,
@@ -35,14 +35,14 @@ import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { KernelConfig, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 
-register('./support/sources-resolve-hook.mjs', import.meta.url);
+register('../../../tools/sources-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 // The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
 const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
 const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
-const { median } = await import('./support/reference.js');
+const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');
 
