@@ -48,15 +48,6 @@ function adapter<Options>(entry: DetectorEntry<Options>): DetectorEntry {
   return entry as unknown as DetectorEntry;
 }
 
-/** A detector that changes its training with progress (TOOD); the trainer calls it every iteration. */
-export interface ProgressAwareDetector extends Detector {
-  setEpoch(epoch: number): void;
-}
-
-export function isProgressAware(detector: Detector): detector is ProgressAwareDetector {
-  return typeof (detector as Partial<ProgressAwareDetector>).setEpoch === 'function';
-}
-
 // Adding a detector is one entry here. The factory is read off the module by name.
 export const DETECTORS: Readonly<Record<string, DetectorEntry>> = {
   atss: adapter({

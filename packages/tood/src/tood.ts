@@ -66,7 +66,7 @@ export const TOOD_DEFAULTS: DenseDefaults & ToodFixed = {
 /**
  * TOOD (Feng et al., "TOOD: Task-aligned One-stage Object Detection", ICCV 2021): T-head and task
  * alignment learning after an ATSS warm-up. Training progress comes from `setEpoch(epoch)` (0-based;
- * the CLI calls it at the start of every epoch): epochs below `initialEpoch` use the warm-up.
+ * @hpf/engine's `fit` calls it before every iteration): epochs below `initialEpoch` use the warm-up.
  */
 export class ToodDetector extends DenseDetector<ToodConfig, DenseDetectorModel<ToodHead>> {
   private currentEpoch = 0;

@@ -9,7 +9,7 @@ import type { DenseDetectorModel } from './dense-head.js';
 import type { BoxDecoder } from './deferred-decode.js';
 import { finishDetections, type PredictLevel } from './predict.js';
 import { checkTargets } from './targets.js';
-import type { Detector, DetectorImageMeta, DetectorLoss, DetectorTarget } from './types.js';
+import type { Detector, DetectorImageMeta, DetectorLoss, DetectorState, DetectorTarget } from './types.js';
 
 /** One level's decoded predictions for the batch: scores [N, n_l, C] (probabilities), boxes [N, n_l, 4]. */
 export interface DecodedLevel {
@@ -136,6 +136,14 @@ export abstract class DenseDetector<
 
   trainableVariables(): tf.Variable[] {
     return this.model.trainableVariables();
+  }
+
+  state(): DetectorState {
+    return { focus: this.focus.state() };
+  }
+
+  loadState(state: DetectorState): void {
+    if (state.focus !== null) this.focus.loadState(state.focus);
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 // What every dense (one-stage) detector adapter shares: the Detector contract, option resolution,
 // the head skeleton and model assembly, level flattening, targets, classification loss, predict.
-export type { DetectorTarget, DetectorImageMeta, DetectorStats, DetectorLoss, Detector } from './types.js';
+export type { DetectorTarget, DetectorImageMeta, DetectorStats, DetectorLoss, DetectorState, Detector } from './types.js';
 export {
   resolveDetectorOptions,
   DENSE_OPTION_KEYS,
