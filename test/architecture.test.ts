@@ -1,10 +1,11 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
-// DESIGN.md section 2: dependencies point one way, loss <- fpn <- engine/data/eval <- adapters <- cli.
-// A package may import only packages of a strictly lower layer (digits-det builds on data).
+// docs/architecture.md section 2: dependencies point one way, loss <- fpn <- engine/data/eval <- adapters <- cli.
+// A package may import only packages of a strictly lower layer (digits-det builds on data), from
+// its sources, tests and benchmarks alike, and never another package's files by a relative path.
 const LAYER: Record<string, number> = {
   '@hpf/loss': 0,
   '@hpf/fpn': 1,
@@ -31,19 +32,38 @@ function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sourceFiles(p);
+    if (statSync(p).isDirectory()) return name === 'node_modules' || name === 'dist' ? [] : sourceFiles(p);
     return /\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [p] : [];
   });
 }
 
-/** Bare package names imported by a file: static imports, re-exports and dynamic import(). */
-function importedPackages(file: string): string[] {
+/**
+ * Module specifiers a file loads: static imports, re-exports, dynamic import(), require() and
+ * module.register() of a loader hook (which Node resolves like an import).
+ */
+function specifiers(file: string): string[] {
   const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+|require\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
-  return specs
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+|require\s*\(\s*|register\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+}
+
+/** Bare package names imported by a file. */
+function importedPackages(file: string): string[] {
+  return specifiers(file)
     .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s.split('/')[0]!))
     .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
 }
+
+/** Relative specifiers of a file that resolve into another package's folder. */
+function crossPackageRelativeImports(file: string, packageDir: string): string[] {
+  return specifiers(file).filter((s) => {
+    if (!s.startsWith('.')) return false;
+    const target = resolve(dirname(file), s);
+    return target.startsWith(packagesDir + sep) && !target.startsWith(packageDir + sep);
+  });
+}
+
+/** Folders of a package that hold code besides src/ (tests, benchmarks, scripts, examples, tools). */
+const OTHER_CODE_DIRS = ['test', 'bench', 'scripts', 'examples', 'tools'];
 
 describe('package architecture', () => {
   it('finds the workspace packages', () => {
@@ -62,6 +82,29 @@ describe('package architecture', () => {
             const allowed = (LAYER[dep] ?? Infinity) < own || (EXTRA_ALLOWED[json.name] ?? []).includes(dep);
             expect(allowed, `${file} imports ${dep}, which is not below ${json.name}`).toBe(true);
             expect(ADAPTERS.includes(dep.slice(5)) && ADAPTERS.includes(json.name.slice(5)), `${file}: an adapter imports another adapter`).toBe(false);
+          }
+        }
+      });
+
+      it('imports @hpf packages only downward from test/ and bench/ too (the test helpers of @hpf/testkit allowed)', () => {
+        const own = LAYER[json.name]!;
+        for (const sub of OTHER_CODE_DIRS) {
+          for (const file of sourceFiles(join(dir, sub))) {
+            // a test may name a package that does not exist, to check the error for it
+            for (const dep of importedPackages(file).filter((d) => d.startsWith('@hpf/') && d in LAYER && d !== json.name)) {
+              const allowed = (LAYER[dep]! < own && (dep !== '@hpf/testkit' || ADAPTERS.includes(json.name.slice(5)))) || (EXTRA_ALLOWED[json.name] ?? []).includes(dep);
+              expect(allowed, `${relative(root, file)} imports ${dep}, which is not below ${json.name}`).toBe(true);
+              expect(ADAPTERS.includes(dep.slice(5)) && ADAPTERS.includes(json.name.slice(5)), `${relative(root, file)}: an adapter imports another adapter`).toBe(false);
+            }
+          }
+        }
+      });
+
+      it("never reaches into another package's files by a relative path", () => {
+        for (const sub of ['src', ...OTHER_CODE_DIRS]) {
+          for (const file of sourceFiles(join(dir, sub))) {
+            const found = crossPackageRelativeImports(file, dir);
+            expect(found, `${relative(root, file)} imports another package's files by path: ${found.join(', ')}`).toEqual([]);
           }
         }
       });

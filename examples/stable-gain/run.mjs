@@ -1,4 +1,4 @@
-// The stable-gain protocol (DESIGN.md section 5) from code: baseline vs HPF for the chosen
+// The stable-gain protocol (docs/architecture.md section 5) from code: baseline vs HPF for the chosen
 // detectors and seeds, each run in its own `hpf train` process, then the report (Markdown, JSON,
 // SVG/PNG charts). Re-running the same command resumes: finished runs are kept.
 //   node examples/stable-gain/run.mjs [--detectors atss,fcos] [--seeds 3] [--steps 600] [--jobs 2] [--out runs/stable-gain]

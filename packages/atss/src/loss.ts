@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { giouLoss, type ProgressiveFocus } from '@hpf/loss';
+import { binaryCrossEntropyWithLogits, giouLoss, type ProgressiveFocus } from '@hpf/loss';
 import {
-  batchByLevel,
+  batchTargets,
   concatLevels,
   flattenLevels,
   focalClassificationLoss,
-  tileLevelPriors,
   type DeltaXYWHCoder,
   type DetectorLoss,
   type DetectorTarget,
@@ -46,26 +45,18 @@ export interface AtssLossOptions {
  */
 export function atssLoss(input: AtssLossInput, options: AtssLossOptions): DetectorLoss {
   const { numClasses, coder, focus } = options;
-  const batch = input.cls[0]!.shape[0];
   const numPerLevel = input.anchors.map((a) => a.length / 4);
   const allAnchors = concatLevels(input.anchors);
-  const perImage = input.targets.map((t) => atssTargets(allAnchors, numPerLevel, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((t) => t.boxTargets), numPerLevel, 4));
-  const centerTargets = concatLevels(batchByLevel(perImage.map((t) => t.centerness), numPerLevel));
-  const batchAnchors = concatLevels(input.anchors.map((a) => tileLevelPriors(a, batch)));
-
-  const positives: number[] = [];
-  labels.forEach((label, i) => {
-    if (label >= 0 && label < numClasses) positives.push(i);
-  });
-  const numPositives = positives.length;
+  const assigned = batchTargets(
+    input.targets.map((t) => atssTargets(allAnchors, numPerLevel, t, options)),
+    numPerLevel,
+    numClasses,
+  );
+  const { positives, numPositives } = assigned;
   const avgFactor = Math.max(numPositives, 1);
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
-  const cls = focalClassificationLoss(focus, clsLogits, labelsByLevel, avgFactor);
+  const cls = focalClassificationLoss(focus, clsLogits, assigned.labelsByLevel, avgFactor);
   tf.dispose(clsLogits);
 
   const [lossBbox, lossCenterness] = tf.tidy(() => {
@@ -73,23 +64,16 @@ export function atssLoss(input: AtssLossInput, options: AtssLossOptions): Detect
     const centerLogits = tf.reshape(tf.concat(flattenLevels(input.centerness as tf.Tensor4D[], 1)), [-1]);
     if (numPositives === 0) return [tf.mul(tf.sum(deltas), 0), tf.mul(tf.sum(centerLogits), 0)];
     const index = tf.tensor1d(positives, 'int32');
-    const pick = (values: Float32Array, width: number) => {
-      const out = new Float32Array(numPositives * width);
-      positives.forEach((p, k) => out.set(values.subarray(p * width, (p + 1) * width), k * width));
-      return out;
-    };
-    const weights = pick(centerTargets, 1);
+    const weights = assigned.pick('centerness', 1);
     const weightSum = weights.reduce((s, v) => s + v, 0);
-    const posAnchors = tf.tensor2d(pick(batchAnchors, 4), [numPositives, 4]);
+    const posAnchors = tf.tensor2d(assigned.pickPriors(input.anchors, 4), [numPositives, 4]);
     const posBoxes = coder.decode(posAnchors, tf.gather(deltas, index)) as tf.Tensor2D;
-    const giou = giouLoss(posBoxes, tf.tensor2d(pick(boxTargets, 4), [numPositives, 4]), {
+    const giou = giouLoss(posBoxes, tf.tensor2d(assigned.pick('boxTargets', 4), [numPositives, 4]), {
       weights: tf.tensor1d(weights),
       reduction: 'sum',
     });
     const bbox = tf.mul(giou, options.bboxLossWeight / Math.max(weightSum, 1));
-    const z = tf.gather(centerLogits, index);
-    // BCE with logits: softplus(z) - z * t.
-    const bce = tf.sum(tf.sub(tf.softplus(z), tf.mul(z, tf.tensor1d(weights))));
+    const bce = binaryCrossEntropyWithLogits(tf.gather(centerLogits, index) as tf.Tensor1D, tf.tensor1d(weights), { reduction: 'sum' });
     return [bbox, tf.mul(bce, options.centernessLossWeight / avgFactor)];
   }) as [tf.Scalar, tf.Scalar];
 

@@ -27,7 +27,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 
-register('../../engine/bench/support/sources-resolve-hook.mjs', import.meta.url);
+register('../../../tools/sources-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');

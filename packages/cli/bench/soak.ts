@@ -16,7 +16,7 @@
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 
-register('../../engine/tools/tfjs-core-resolve-hook.mjs', import.meta.url);
+register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const { values } = parseArgs({
   options: {

@@ -30,7 +30,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 
-register('../../engine/tools/tfjs-core-resolve-hook.mjs', import.meta.url);
+register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const { values } = parseArgs({
   options: {

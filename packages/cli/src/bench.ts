@@ -1,5 +1,5 @@
 /**
- * The stable-gain protocol (DESIGN.md section 5): for every detector and seed, train `hpf: false`
+ * The stable-gain protocol (docs/architecture.md section 5): for every detector and seed, train `hpf: false`
  * and `hpf: true` with identical data order, initial weights and schedule, then evaluate both on
  * the same validation split. Each run is its own `hpf train` process (the wasm backend uses one
  * core per process); a run is done when its result.json exists, so re-running the same command

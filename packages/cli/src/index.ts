@@ -18,7 +18,8 @@ export {
   type CheckpointMeta,
   type HpfSetting,
 } from './train.js';
-export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile } from './checkpoint.js';
+// The checkpoint file functions moved to @hpf/engine's trainer; re-exported for existing users.
+export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile } from '@hpf/engine';
 export { resolveData, type DataSource, type ResolveDataOptions } from './data-source.js';
 export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
 export { predictImages, listImages, drawBox } from './predict.js';

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBatchCounter, loadBackboneWeights, loadModelWeights, loadTensors, PRETRAINED_FINE_TUNE, type Detector, type ResNet } from '@hpf/fpn';
-import { readCheckpoint } from './checkpoint.js';
+import { readCheckpoint } from '@hpf/engine';
 
 export interface InitialWeightsOptions {
   backbone: string;

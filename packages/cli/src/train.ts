@@ -1,24 +1,33 @@
 /**
- * The training run behind `hpf train`: detector from the registry, SGD with momentum, linear
- * warm-up and step decay, a seeded data order that is a pure function of (seed, epoch), an atomic
- * checkpoint at every epoch end (and every `checkpointEvery` iterations), exact `resume`, and a
- * COCO evaluation on the validation split at the end.
+ * The training run behind `hpf train`: detector from the registry, the data set's seeded batch
+ * order (a pure function of (seed, epoch)), SGD with momentum, linear warm-up and step decay, and
+ * @hpf/engine's `fit` for the loop, the checkpoints (every epoch end, every `checkpointEvery`
+ * iterations), the exact `resume` and the validation every `valEvery` iterations; a COCO
+ * evaluation on the validation split at the end.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createLrSchedule, NonFiniteLossError, SgdMomentum, trainStep } from '@hpf/engine';
+import {
+  assignVariables,
+  createLrSchedule,
+  fit,
+  modelTensors,
+  NonFiniteLossError,
+  readCheckpoint,
+  type CheckpointHeader,
+  type FitIterationEvent,
+  type IterationRecord,
+} from '@hpf/engine';
 import { createBatchLoader, readCocoDataset, writeFileAtomic, type CocoDataset } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
-import { assignVariables, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { resolveData, type DataSource } from './data-source.js';
-import { detectorEntry, isProgressAware, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
-import type { FocusState } from '@hpf/loss';
-import { detectorFocus, focusStateOf } from './focus-state.js';
-import { sgdCheckpointParts, sgdStateOf, type SgdStateMeta } from './sgd-state.js';
+import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { evaluateDetector } from './evaluate.js';
 import { applyInitialWeights, backboneOption, checkInitialWeights } from './initial-weights.js';
+
+export type { IterationRecord } from '@hpf/engine';
 
 /** `hpf` as the adapters take it: false = published loss, true = HPF, an object overrides HPF options. */
 export type HpfSetting = boolean | Record<string, unknown>;
@@ -88,15 +97,6 @@ export const TRAIN_DEFAULTS = {
   flipProbability: 0.5,
 } as const satisfies Partial<TrainOptions>;
 
-/** One iteration's record: what the progress bar shows and what the report plots. */
-export interface IterationRecord {
-  iteration: number;
-  lr: number;
-  losses: Record<string, number>;
-  gammas: number[];
-  positives: number[];
-}
-
 /** COCO AP on the validation split after `iteration` iterations (the curves of a run's report). */
 export interface ValidationRecord {
   iteration: number;
@@ -105,12 +105,8 @@ export interface ValidationRecord {
   ap75: number;
 }
 
-export interface ProgressEvent extends IterationRecord {
-  steps: number;
-  epoch: number;
-  imagesPerSecond: number;
-  etaSeconds: number;
-}
+/** An iteration as the progress bar sees it (@hpf/engine's fit event). */
+export type ProgressEvent = FitIterationEvent;
 
 export interface TrainHooks {
   onStart?: (info: { startIteration: number; steps: number; detector: string; resumedFrom?: string }) => void;
@@ -121,28 +117,19 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-/**
- * The checkpoint header. Format 2: `focus` is @hpf/loss's `FocusState`, `optimizer` the JSON part
- * of @hpf/engine's `SgdState` (buffers stored as tensors `momentum/<variable name>`). Format 1
- * (before those APIs) is still read: see focus-state.ts and sgd-state.ts.
- */
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  iteration: number;
+/** What a run stores in its checkpoint header beside the trainer's fields. */
+export interface RunMeta {
   options: TrainOptions;
   detectorOptions: CommonDetectorOptions;
   categories: Array<{ id: number; name: string }>;
   inputSize: number;
-  focus: FocusState | null;
-  optimizer: SgdStateMeta;
-  history: IterationRecord[];
-  /** Validation during training (absent in checkpoints written before --val-every). */
-  validations?: ValidationRecord[];
-  trainSeconds: number;
 }
 
-export const CHECKPOINT_FORMAT = 2;
-const READABLE_FORMATS = [1, 2];
+/**
+ * The checkpoint header: @hpf/engine's (format, iteration, focus, optimizer, history, validations,
+ * trainSeconds; formats 1 and 2 are read) and the run's own fields.
+ */
+export type CheckpointMeta = CheckpointHeader<ValidationRecord> & RunMeta;
 
 export interface TrainResult {
   detector: string;
@@ -235,19 +222,6 @@ function sameRunOptions(a: TrainOptions, b: TrainOptions): string | undefined {
   return undefined;
 }
 
-/**
- * The trainable variables' state-dict names: stable across processes, unlike tfjs's own variable
- * names (numbered by creation order), so the optimizer state can be matched by name on resume.
- */
-function trainableNames(detector: Detector, variables: readonly tf.Variable[]): string[] {
-  const byVariable = new Map<tf.Variable, string>(detector.model.stateDict().map(([n, v]) => [v, n]));
-  return variables.map((v) => {
-    const name = byVariable.get(v);
-    if (name === undefined) throw new Error(`trainable variable '${v.name}' is not in the model's state dict, so it could not be checkpointed`);
-    return name;
-  });
-}
-
 export async function buildDetector(name: string, detectorOptions: CommonDetectorOptions): Promise<Detector> {
   const factory = await loadDetectorFactory(name);
   return factory(detectorOptions);
@@ -256,7 +230,7 @@ export async function buildDetector(name: string, detectorOptions: CommonDetecto
 /** Restores model weights (and buffers) from a checkpoint file into `detector`. */
 export function loadModelState(path: string, detector: Detector): CheckpointMeta {
   const file = readCheckpoint<CheckpointMeta>(path);
-  assignVariables(path, file, detector.model.stateDict().map(([n, v]) => [`model/${n}`, v] as const));
+  assignVariables(path, file, modelTensors(detector));
   return file.meta;
 }
 
@@ -293,10 +267,6 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       throw error;
     }
   }
-  const variables = detector.trainableVariables();
-  const names = trainableNames(detector, variables);
-  const optimizer = new SgdMomentum(variables, { momentum: options.momentum, weightDecay: options.weightDecay, names });
-  const focus = detectorFocus(detector);
   const schedule = lrScheduleFor(options);
   const loader = createBatchLoader(train, {
     batchSize: options.batchSize,
@@ -305,152 +275,70 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     flipProbability: options.flipProbability,
     dropLast: true,
   });
+  const perEpoch = loader.batchesPerEpoch;
 
-  let iteration = 0;
-  let history: IterationRecord[] = [];
-  let validations: ValidationRecord[] = [];
-  let previousSeconds = 0;
-  let resumedFrom: string | undefined;
   try {
-    if (options.resume && existsSync(ckptPath)) {
-      const file = readCheckpoint<CheckpointMeta>(ckptPath);
-      const format = file.meta.format as number;
-      if (!READABLE_FORMATS.includes(format)) {
-        throw new Error(`${ckptPath}: checkpoint format ${JSON.stringify(format)} is not one this hpf reads (${READABLE_FORMATS.join(', ')})`);
-      }
-      const mismatch = sameRunOptions(file.meta.options, options);
-      if (mismatch !== undefined) throw new Error(`${ckptPath}: --resume with different options (${mismatch})`);
-      assignVariables(ckptPath, file, detector.model.stateDict().map(([n, v]) => [`model/${n}`, v] as const));
-      const sgd = sgdStateOf(ckptPath, format, file.meta.optimizer, file.tensors, names);
-      try {
-        optimizer.loadState(sgd);
-      } catch (error) {
-        throw new Error(`${ckptPath}: ${(error as Error).message}`, { cause: error });
-      } finally {
-        tf.dispose(sgd.momentum.map(([, t]) => t));
-      }
-      if (focus !== undefined && file.meta.focus !== null) {
-        try {
-          focus.loadState(focusStateOf(ckptPath, format, file.meta.focus, focus));
-        } catch (error) {
-          throw new Error(`${ckptPath}: ${(error as Error).message}`, { cause: error });
-        }
-      }
-      iteration = file.meta.iteration;
-      history = file.meta.history;
-      validations = file.meta.validations ?? [];
-      previousSeconds = file.meta.trainSeconds;
-      resumedFrom = ckptPath;
-      log(`resuming from ${ckptPath} at iteration ${iteration}`);
-    }
-    hooks.onStart?.({ startIteration: iteration, steps: options.steps, detector: options.detector, ...(resumedFrom === undefined ? {} : { resumedFrom }) });
-
-    const started = performance.now();
-    const startIteration = iteration;
-    const elapsed = (): number => previousSeconds + (performance.now() - started) / 1000;
-    const save = (): void => {
-      const sgd = sgdCheckpointParts(optimizer);
-      const meta: CheckpointMeta = {
-        format: CHECKPOINT_FORMAT,
-        iteration,
-        options,
-        detectorOptions,
-        categories: train.categories.map((c) => ({ id: c.id, name: c.name })),
-        inputSize,
-        focus: focus === undefined ? null : focus.state(),
-        optimizer: sgd.meta,
-        history,
-        validations,
-        trainSeconds: elapsed(),
-      };
-      const tensors: Array<readonly [string, tf.Tensor]> = [
-        ...detector.model.stateDict().map(([n, v]) => [`model/${n}`, v] as const),
-        ...sgd.tensors,
-      ];
-      try {
-        writeCheckpoint(ckptPath, meta, tensors);
-      } finally {
-        tf.dispose(sgd.tensors.map(([, t]) => t));
-      }
-      hooks.onCheckpoint?.({ iteration, path: ckptPath });
-    };
-
-    const perEpoch = loader.batchesPerEpoch;
-    let interrupted = false;
-    while (iteration < options.steps) {
-      // A training step is synchronous: yield once per iteration so signal handlers (Ctrl-C) run.
-      await new Promise<void>((ok) => setImmediate(ok));
-      if (hooks.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const epoch = Math.floor(iteration / perEpoch);
-      // The batch at position (iteration mod perEpoch) of this epoch's plan: the same batch an
-      // uninterrupted run would see, whatever iteration training resumed at.
-      const plan = loader.plan(epoch)[iteration % perEpoch]!;
-      if (isProgressAware(detector)) detector.setEpoch(epoch);
-      const batch = loader.load(plan);
-      const seen: { levels: ReadonlyArray<{ gamma: number; numPositives: number }> } = { levels: [] };
-      let losses: Record<string, number>;
-      const lr = schedule(iteration);
-      try {
-        const step = trainStep({
-          lossFn: () => {
-            const result = detector.computeLoss(batch.images, batch.targets);
-            seen.levels = result.stats.levels;
-            result.total.dispose();
-            return result.losses;
-          },
-          variables,
-          optimizer,
-          lr,
-          iteration,
-          ...(options.clipGradNorm === undefined ? {} : { clipGradNorm: options.clipGradNorm }),
-        });
-        losses = step.losses;
-      } catch (error) {
-        if (error instanceof NonFiniteLossError) {
-          const kept = existsSync(ckptPath) ? `the last checkpoint (${ckptPath}) is intact` : 'no checkpoint was written yet';
-          throw new TrainingStoppedError(
-            `training stopped: non-finite loss at iteration ${error.iteration}: loss term '${error.term}' is ${error.value} (lr ${lr}); weights were not updated; ${kept}`,
-            error.iteration,
-            error.term,
-          );
-        }
-        throw error;
-      } finally {
-        batch.images.dispose();
-      }
-      const record: IterationRecord = {
-        iteration,
-        lr,
-        losses,
-        gammas: seen.levels.map((l) => l.gamma),
-        positives: seen.levels.map((l) => l.numPositives),
-      };
-      history.push(record);
-      iteration++;
-      const seconds = (performance.now() - started) / 1000;
-      const done = iteration - startIteration;
-      const rate = done / Math.max(seconds, 1e-9);
-      hooks.onIteration?.({
-        ...record,
+    let fitted;
+    try {
+      fitted = await fit<RunMeta, ValidationRecord>({
+        detector,
         steps: options.steps,
-        epoch,
-        imagesPerSecond: rate * options.batchSize,
-        etaSeconds: (options.steps - iteration) / rate,
+        iterationsPerEpoch: perEpoch,
+        // The batch at position (iteration mod perEpoch) of this epoch's plan: the same batch an
+        // uninterrupted run would see, whatever iteration training resumed at.
+        batch: (iteration, epoch) => {
+          const batch = loader.load(loader.plan(epoch)[iteration % perEpoch]!);
+          return { images: batch.images, targets: batch.targets, release: () => batch.images.dispose() };
+        },
+        trainer: {
+          lr: schedule,
+          momentum: options.momentum,
+          weightDecay: options.weightDecay,
+          ...(options.clipGradNorm === undefined ? {} : { clipGradNorm: options.clipGradNorm }),
+        },
+        checkpoint: {
+          path: ckptPath,
+          every: options.checkpointEvery,
+          resume: options.resume,
+          meta: { options, detectorOptions, categories: train.categories.map((c) => ({ id: c.id, name: c.name })), inputSize },
+          checkResume: (stored) => {
+            const mismatch = sameRunOptions(stored.options, options);
+            if (mismatch !== undefined) throw new Error(`${ckptPath}: --resume with different options (${mismatch})`);
+          },
+        },
+        ...(val !== undefined && valEvery > 0
+          ? {
+              validation: {
+                every: valEvery,
+                run: async (iteration: number): Promise<ValidationRecord> => {
+                  const { stats } = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result;
+                  log(`iteration ${iteration}: val AP ${(100 * stats.AP).toFixed(2)}, AP50 ${(100 * stats.AP50).toFixed(2)}`);
+                  return { iteration, ap: stats.AP, ap50: stats.AP50, ap75: stats.AP75 };
+                },
+              },
+            }
+          : {}),
+        hooks: {
+          onStart: (info) => hooks.onStart?.({ ...info, detector: options.detector }),
+          ...(hooks.onIteration === undefined ? {} : { onIteration: hooks.onIteration }),
+          ...(hooks.onCheckpoint === undefined ? {} : { onCheckpoint: hooks.onCheckpoint }),
+          ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+          log,
+        },
       });
-      if (val !== undefined && valEvery > 0 && iteration % valEvery === 0 && iteration < options.steps) {
-        const { stats } = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result;
-        validations.push({ iteration, ap: stats.AP, ap50: stats.AP50, ap75: stats.AP75 });
-        log(`iteration ${iteration}: val AP ${(100 * stats.AP).toFixed(2)}, AP50 ${(100 * stats.AP50).toFixed(2)}`);
+    } catch (error) {
+      if (error instanceof NonFiniteLossError) {
+        const kept = existsSync(ckptPath) ? `the last checkpoint (${ckptPath}) is intact` : 'no checkpoint was written yet';
+        throw new TrainingStoppedError(
+          `training stopped: non-finite loss at iteration ${error.iteration}: loss term '${error.term}' is ${error.value} (lr ${schedule(error.iteration)}); weights were not updated; ${kept}`,
+          error.iteration,
+          error.term,
+        );
       }
-      const epochEnd = iteration % perEpoch === 0;
-      const periodic = options.checkpointEvery > 0 && iteration % options.checkpointEvery === 0;
-      if (epochEnd || periodic || iteration === options.steps || hooks.signal?.aborted) save();
+      throw error;
     }
+    const { history, validations, interrupted, trainSeconds } = fitted;
 
-    const trainSeconds = elapsed();
     let stats: CocoStats | null = null;
     if (!interrupted && options.evaluate && val !== undefined) {
       log('evaluating on the validation split');
@@ -475,7 +363,6 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     if (!interrupted) writeFileAtomic(join(out, RESULT_FILE), Buffer.from(JSON.stringify(result)));
     return result;
   } finally {
-    optimizer.dispose();
     detector.dispose();
   }
 }

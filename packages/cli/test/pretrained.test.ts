@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProgram, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
-import { readCheckpoint } from '../src/checkpoint.js';
+import { readCheckpoint } from '@hpf/engine';
 import { applyInitialWeights, backboneOption } from '../src/initial-weights.js';
 import { buildDetector, detectorOptionsFor, runTraining, type CheckpointMeta, type TrainOptions } from '../src/train.js';
 import { tinyDataset, tinyOptions } from './support.js';

@@ -14,7 +14,7 @@
 import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 
-register('../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
+register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-cpu');

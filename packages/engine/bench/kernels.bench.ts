@@ -7,7 +7,7 @@
 import { register } from 'node:module';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 
-register('../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
+register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');

@@ -86,7 +86,7 @@ describe('threaded wasm backend', () => {
 
   it('lets a process that used it exit by itself (the pool threads do not hold the event loop)', async () => {
     const script = fileURLToPath(new URL('./support/threaded-child.ts', import.meta.url));
-    const hook = fileURLToPath(new URL('../tools/register-tfjs-core-resolve.mjs', import.meta.url));
+    const hook = fileURLToPath(new URL('../../../tools/register-tfjs-core-resolve.mjs', import.meta.url));
     const started = Date.now();
     const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
       const child = execFile(process.execPath, ['--import', 'tsx', '--import', hook, script], { timeout: 60_000 }, (_err, out) =>

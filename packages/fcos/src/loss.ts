@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { giouLoss, type ProgressiveFocus } from '@hpf/loss';
-import { batchByLevel, concatLevels, flattenLevels, focalClassificationLoss, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { binaryCrossEntropyWithLogits, giouLoss, type ProgressiveFocus } from '@hpf/loss';
+import { batchTargets, concatLevels, flattenLevels, focalClassificationLoss, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
 import { fcosTargets, type FcosAssignerOptions } from './assigner.js';
 
 /** Raw FCOS head outputs per level and the points they belong to. */
@@ -36,21 +36,16 @@ export function fcosLoss(input: FcosLossInput, options: FcosLossOptions): Detect
   const { numClasses, focus } = options;
   const numPerLevel = input.points.map((p) => p.length / 2);
   const allPoints = concatLevels(input.points);
-  const perImage = input.targets.map((t) => fcosTargets(allPoints, numPerLevel, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const distances = concatLevels(batchByLevel(perImage.map((t) => t.distances), numPerLevel, 4));
-  const centerTargets = concatLevels(batchByLevel(perImage.map((t) => t.centerness), numPerLevel));
-  const positives: number[] = [];
-  labels.forEach((label, i) => {
-    if (label >= 0 && label < numClasses) positives.push(i);
-  });
-  const numPositives = positives.length;
+  const assigned = batchTargets(
+    input.targets.map((t) => fcosTargets(allPoints, numPerLevel, t, options)),
+    numPerLevel,
+    numClasses,
+  );
+  const { positives, numPositives } = assigned;
   const avgFactor = Math.max(numPositives, 1);
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
-  const cls = focalClassificationLoss(focus, clsLogits, labelsByLevel, avgFactor);
+  const cls = focalClassificationLoss(focus, clsLogits, assigned.labelsByLevel, avgFactor);
   tf.dispose(clsLogits);
 
   const [lossBbox, lossCenterness] = tf.tidy(() => {
@@ -58,19 +53,16 @@ export function fcosLoss(input: FcosLossInput, options: FcosLossOptions): Detect
     const centerLogits = tf.reshape(tf.concat(flattenLevels(input.centerness as tf.Tensor4D[], 1)), [-1]);
     if (numPositives === 0) return [tf.mul(tf.sum(pred), 0), tf.mul(tf.sum(centerLogits), 0)];
     const index = tf.tensor1d(positives, 'int32');
-    const weights = Float32Array.from(positives, (p) => centerTargets[p]!);
-    const targetDistances = new Float32Array(4 * numPositives);
-    positives.forEach((p, k) => targetDistances.set(distances.subarray(4 * p, 4 * p + 4), 4 * k));
+    const weights = assigned.pick('centerness', 1);
     // IoU is translation invariant: span both boxes around the origin instead of the point.
     const toBox = (ltrb: tf.Tensor2D) => tf.mul(ltrb, tf.tensor1d([-1, -1, 1, 1])) as tf.Tensor2D;
-    const giou = giouLoss(toBox(tf.gather(pred, index) as tf.Tensor2D), toBox(tf.tensor2d(targetDistances, [numPositives, 4])), {
+    const giou = giouLoss(toBox(tf.gather(pred, index) as tf.Tensor2D), toBox(tf.tensor2d(assigned.pick('distances', 4), [numPositives, 4])), {
       weights: tf.tensor1d(weights),
       reduction: 'sum',
     });
     const weightSum = weights.reduce((s, v) => s + v, 0);
     const bbox = tf.mul(giou, options.bboxLossWeight / Math.max(weightSum, 1e-6));
-    const z = tf.gather(centerLogits, index);
-    const bce = tf.sum(tf.sub(tf.softplus(z), tf.mul(z, tf.tensor1d(weights))));
+    const bce = binaryCrossEntropyWithLogits(tf.gather(centerLogits, index) as tf.Tensor1D, tf.tensor1d(weights), { reduction: 'sum' });
     return [bbox, tf.mul(bce, options.centernessLossWeight / avgFactor)];
   }) as [tf.Scalar, tf.Scalar];
 

@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ProgressiveFocus } from '@hpf/loss';
 import {
-  batchByLevel,
+  batchTargets,
   concatLevels,
   flattenLevels,
   focalClassificationLoss,
-  foregroundIndices,
   l1BoxLoss,
-  pickRows,
   type DetectorLoss,
   type DetectorTarget,
   type SizeHW,
@@ -47,13 +45,11 @@ export function foveaLoss(input: FoveaLossInput, options: FoveaLossOptions): Det
   const featureSizes = input.cls.map((t) => [t.shape[1], t.shape[2]] as SizeHW);
   const numPerLevel = input.points.map((a) => a.length / 2);
   const allPoints = concatLevels(input.points);
-  const perImage = input.targets.map((t) => foveaTargets(allPoints, featureSizes, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((t) => t.boxTargets), numPerLevel, 4));
-  const positives = foregroundIndices(labels, numClasses);
-  const numPositives = positives.length;
+  const { labelsByLevel, positives, numPositives, pick } = batchTargets(
+    input.targets.map((t) => foveaTargets(allPoints, featureSizes, t, options)),
+    numPerLevel,
+    numClasses,
+  );
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
   const cls = focalClassificationLoss(focus, clsLogits, labelsByLevel, numPositives + batch);
@@ -63,7 +59,7 @@ export function foveaLoss(input: FoveaLossInput, options: FoveaLossOptions): Det
     const deltas = tf.concat(flattenLevels(input.reg as tf.Tensor4D[], 4));
     if (numPositives === 0) return tf.mul(tf.sum(deltas), 0) as tf.Scalar;
     const pred = tf.gather(deltas, tf.tensor1d(positives, 'int32')) as tf.Tensor2D;
-    const target = tf.tensor2d(pickRows(boxTargets, positives, 4), [numPositives, 4]);
+    const target = tf.tensor2d(pick('boxTargets', 4), [numPositives, 4]);
     return tf.mul(l1BoxLoss(pred, target, numPositives, options.smoothL1Beta), options.bboxLossWeight) as tf.Scalar;
   });
 

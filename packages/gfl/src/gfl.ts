@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
+  buildDenseModel,
   createAnchorGenerator,
   DenseDetector,
   DistanceCoder,
@@ -8,6 +9,7 @@ import {
   resolveDetectorOptions,
   type DecodedLevel,
   type DenseDefaults,
+  type DenseDetectorModel,
   type DenseDetectorOptions,
   type DenseHeadOutput,
   type DetectorLoss,
@@ -16,7 +18,7 @@ import {
   type ResolvedDenseOptions,
   type SizeHW,
 } from '@hpf/fpn';
-import { buildGflModel, type GflModel } from './head.js';
+import { GflHead } from './head.js';
 import { integralDistances } from './integral.js';
 import { gflLoss } from './loss.js';
 
@@ -60,7 +62,7 @@ export const GFL_DEFAULTS: DenseDefaults & Pick<GflConfig, 'topk' | 'octaveBaseS
  * location, a joint class-quality score trained with quality focal loss (or HPF on its beta), box
  * sides as distributions over regMax + 1 bins trained with distribution focal loss and GIoU.
  */
-export class GflDetector extends DenseDetector<GflConfig, GflModel> {
+export class GflDetector extends DenseDetector<GflConfig, DenseDetectorModel<GflHead>> {
   readonly coder = new DistanceCoder();
 
   constructor(options: GflOptions) {
@@ -83,7 +85,8 @@ export class GflDetector extends DenseDetector<GflConfig, GflModel> {
       bboxLossWeight: GFL_DEFAULTS.bboxLossWeight,
       dflLossWeight: GFL_DEFAULTS.dflLossWeight,
     };
-    const model = buildGflModel(base, regMax);
+    // FPN P3-P7 with extra convs on the output, and GFL's own head (4 x (regMax + 1) bins per side).
+    const model = buildDenseModel(base, { extraConvs: 'on_output', reluBeforeExtraConvs: false, head: (context) => new GflHead({ ...context, regMax }) });
     const anchors = createAnchorGenerator({ strides: config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 });
     super('gfl', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
   }

@@ -1,21 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ConvTower,
-  createBackbone,
-  createHeadConv,
-  createRng,
-  createScales,
-  Fpn,
-  Module,
-  type BackboneFeatures,
-  type BackboneOptions,
-  type Conv2d,
-  type DenseHeadOutput,
-  type ModuleList,
-  type ResNet,
-  type ResolvedDenseOptions,
-  type Rng,
-} from '@hpf/fpn';
+import { ConvTower, createHeadConv, createScales, Module, type Conv2d, type DenseHeadOutput, type ModuleList, type Rng } from '@hpf/fpn';
 
 export interface GflHeadOptions {
   inChannels: number;
@@ -83,50 +67,4 @@ export class GflHead extends Module<tf.Tensor4D[], DenseHeadOutput> {
     });
     return { cls: cls!, reg: reg!, centerness: [] };
   }
-}
-
-/** backbone -> FPN (P3-P7, extra convs on the output) -> GFL head, mmdetection's names. */
-export class GflModel extends Module<tf.Tensor4D, DenseHeadOutput> {
-  readonly backbone: ResNet;
-  readonly neck: Fpn;
-  readonly head: GflHead;
-
-  constructor(backbone: ResNet, neck: Fpn, head: GflHead) {
-    super();
-    this.backbone = this.registerModule('backbone', backbone);
-    this.neck = this.registerModule('neck', neck);
-    this.head = this.registerModule('bbox_head', head);
-  }
-
-  get strides(): number[] {
-    return this.neck.strides;
-  }
-
-  forward(images: tf.Tensor4D): DenseHeadOutput {
-    const features: BackboneFeatures = this.backbone.forward(images);
-    const pyramid = this.neck.forward(features);
-    tf.dispose(features);
-    const out = this.head.forward(pyramid);
-    tf.dispose(pyramid);
-    return out;
-  }
-}
-
-/** The same seeding as fpn's `buildDenseModel`: one stream from `seed`, backbone, then neck, then head. */
-export function buildGflModel(options: ResolvedDenseOptions, regMax: number): GflModel {
-  const rng = createRng(options.seed);
-  const backboneOptions: BackboneOptions = typeof options.backbone === 'string' ? { preset: options.backbone } : { ...options.backbone };
-  delete backboneOptions.seed;
-  const backbone = createBackbone({ ...backboneOptions, rng });
-  const neck = new Fpn({ inChannels: [...backbone.outChannels], outChannels: options.neckChannels, extraConvs: 'on_output', reluBeforeExtraConvs: false, rng });
-  const head = new GflHead({
-    inChannels: options.neckChannels,
-    featChannels: options.featChannels,
-    stackedConvs: options.stackedConvs,
-    numClasses: options.numClasses,
-    numLevels: neck.levels.length,
-    regMax,
-    rng,
-  });
-  return new GflModel(backbone, neck, head);
 }

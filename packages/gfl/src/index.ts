@@ -3,7 +3,7 @@
 import '@hpf/engine';
 
 export { createGfl, GflDetector, GFL_DEFAULTS, type GflOptions, type GflConfig } from './gfl.js';
-export { GflHead, GflModel, buildGflModel, type GflHeadOptions } from './head.js';
+export { GflHead, type GflHeadOptions } from './head.js';
 export { gflTargets, type GflImageTargets, type GflAssignerOptions } from './assigner.js';
 export { gflLoss, type GflLossInput, type GflLossOptions } from './loss.js';
 export { integralDistances } from './integral.js';

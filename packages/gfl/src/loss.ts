@@ -2,12 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { distributionFocalLoss, giouLoss, type ProgressiveFocus } from '@hpf/loss';
 import {
   alignedIoUArray,
-  batchByLevel,
+  batchTargets,
   concatLevels,
   flattenLevels,
-  foregroundIndices,
   priorCenters,
-  tileLevelPriors,
   type DetectorLoss,
   type DetectorTarget,
 } from '@hpf/fpn';
@@ -57,18 +55,14 @@ export function gflLoss(input: GflLossInput, options: GflLossOptions): DetectorL
   const numPerLevel = input.anchors.map((a) => a.length / 4);
   if (input.strides.length !== numPerLevel.length) throw new Error(`gflLoss: ${input.strides.length} strides for ${numPerLevel.length} levels`);
   const allAnchors = concatLevels(input.anchors);
-  const perImage = input.targets.map((t) => gflTargets(allAnchors, numPerLevel, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((t) => t.boxTargets), numPerLevel, 4));
-  const batchCenters = priorCenters(concatLevels(input.anchors.map((a) => tileLevelPriors(a, batch))), 4);
-  const strideOf = concatLevels(numPerLevel.map((n, l) => new Float32Array(n * batch).fill(input.strides[l]!)));
-
-  const positives = foregroundIndices(labels, numClasses);
-  const numPositives = positives.length;
+  const assigned = batchTargets(
+    input.targets.map((t) => gflTargets(allAnchors, numPerLevel, t, options)),
+    numPerLevel,
+    numClasses,
+  );
+  const { labelsByLevel, positives, numPositives } = assigned;
   const avgFactor = Math.max(numPositives, 1);
-  const qualityScores = new Float32Array(labels.length);
+  const qualityScores = new Float32Array(labelsByLevel.reduce((s, a) => s + a.length, 0));
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
   let lossBbox: tf.Scalar;
@@ -80,19 +74,21 @@ export function gflLoss(input: GflLossInput, options: GflLossOptions): DetectorL
     });
   } else {
     // Positives' centres and gt boxes in their level's stride units.
+    const anchorCenters = priorCenters(assigned.pickPriors(input.anchors, 4), 4);
+    const boxTargets = assigned.pick('boxTargets', 4);
     const centers = new Float32Array(2 * numPositives);
     const gtBoxes = new Float32Array(4 * numPositives);
     const dflTargets = new Float32Array(4 * numPositives);
-    positives.forEach((p, k) => {
-      const s = strideOf[p]!;
-      const [cx, cy] = [batchCenters[2 * p]! / s, batchCenters[2 * p + 1]! / s];
+    for (let k = 0; k < numPositives; k++) {
+      const s = input.strides[assigned.positiveLevels[k]!]!;
+      const [cx, cy] = [anchorCenters[2 * k]! / s, anchorCenters[2 * k + 1]! / s];
       centers.set([cx, cy], 2 * k);
-      const b = boxTargets.subarray(4 * p, 4 * p + 4);
+      const b = boxTargets.subarray(4 * k, 4 * k + 4);
       const box = [b[0]! / s, b[1]! / s, b[2]! / s, b[3]! / s];
       gtBoxes.set(box, 4 * k);
       const sides = [cx - box[0]!, cy - box[1]!, box[2]! - cx, box[3]! - cy];
       sides.forEach((d, j) => (dflTargets[4 * k + j] = Math.min(Math.max(d, 0), regMax - DFL_TARGET_MARGIN)));
-    });
+    }
     const index = tf.tensor1d(positives, 'int32');
     const centerTensor = tf.tensor2d(centers, [numPositives, 2]);
     const [binLogits, predBoxes] = tf.tidy(() => {

@@ -20,7 +20,7 @@ export interface HpfOptions {
   historyLimit: number;
 }
 
-/** DESIGN.md defaults: gamma0 = 2, delta = 0.5, w = 0.5 (gamma = 2 gives alpha = 0.25). */
+/** The defaults of docs/architecture.md section 1: gamma0 = 2, delta = 0.5, w = 0.5 (gamma = 2 gives alpha = 0.25). */
 export const DEFAULT_HPF_OPTIONS: Readonly<HpfOptions> = Object.freeze({
   mode: 'hierarchical',
   gamma0: 2,

@@ -4,6 +4,7 @@ export { sigmoidFocalLoss, type LabelTargets, type SigmoidFocalLossOptions } fro
 export { qualityFocalLoss, type QualityTargets, type QualityFocalLossOptions } from './quality-focal.js';
 export { varifocalLoss, type VarifocalTargets, type VarifocalLossOptions } from './varifocal.js';
 export { distributionFocalLoss, type DistributionFocalLossOptions } from './distribution-focal.js';
+export { binaryCrossEntropyWithLogits } from './bce.js';
 export { iouLoss, giouLoss, type BoxLossOptions, type IoULossOptions, type GIoULossOptions } from './iou-loss.js';
 export {
   DEFAULT_HPF_OPTIONS,

@@ -209,7 +209,7 @@ function varifocalStatistic(input: VarifocalTargets): StatisticInputs {
 }
 
 /**
- * Hierarchical Progressive Focus (DESIGN.md section 1) over the levels of an FPN.
+ * Hierarchical Progressive Focus (docs/architecture.md section 1) over the levels of an FPN.
  *
  * Each call takes the per-level inputs of one iteration and:
  * 1. counts the positives P_l (foreground label, weight > 0) of each level,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_HPF_OPTIONS, ProgressiveFocus, resolveHpfOptions, validateHpfOptions } from '../src/index.js';
 
 describe('HPF options', () => {
-  it('defaults to DESIGN.md: hierarchical, gamma0 2, delta 0.5, w 0.5, mean-nll, no momentum', () => {
+  it('defaults to docs/architecture.md section 1: hierarchical, gamma0 2, delta 0.5, w 0.5, mean-nll, no momentum', () => {
     expect(validateHpfOptions({})).toEqual({ ...DEFAULT_HPF_OPTIONS });
     expect(DEFAULT_HPF_OPTIONS).toMatchObject({ mode: 'hierarchical', gamma0: 2, delta: 0.5, w: 0.5, statistic: 'mean-nll', momentum: 0 });
     expect(new ProgressiveFocus().options.w / new ProgressiveFocus().options.gamma0).toBe(0.25);

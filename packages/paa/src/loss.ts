@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { giouLoss, type ProgressiveFocus } from '@hpf/loss';
+import { binaryCrossEntropyWithLogits, giouLoss, type ProgressiveFocus } from '@hpf/loss';
 import { batchByLevel, concatLevels, flattenLevels, focalClassificationLoss, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
 import { paaCandidates, paaReassign } from './assigner.js';
 
@@ -176,9 +176,8 @@ export function paaLoss(input: PaaLossInput, options: PaaLossOptions): DetectorL
     });
     // mmdetection divides by avg_factor + float32 eps
     const bbox = tf.mul(giou, options.bboxLossWeight / (iouSum + 1.1920928955078125e-7));
-    const z = tf.reshape(tf.gather(iouLogits, index), [-1]);
-    // BCE with logits: softplus(z) - z * t.
-    const bce = tf.sum(tf.sub(tf.softplus(z), tf.mul(z, tf.tensor1d(iouTargets))));
+    const z = tf.reshape(tf.gather(iouLogits, index), [-1]) as tf.Tensor1D;
+    const bce = binaryCrossEntropyWithLogits(z, tf.tensor1d(iouTargets), { reduction: 'sum' });
     return [bbox, tf.mul(bce, options.iouLossWeight / numPositives)];
   }) as [tf.Scalar, tf.Scalar];
   tf.dispose([logits, deltas, iouLogits]);

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ProgressiveFocus } from '@hpf/loss';
 import {
-  batchByLevel,
+  batchTargets,
   concatLevels,
   flattenLevels,
   focalClassificationLoss,
   l1BoxLoss,
-  tileLevelPriors,
   type DeltaXYWHCoder,
   type DetectorLoss,
   type DetectorTarget,
@@ -40,35 +39,25 @@ export interface RetinaLossOptions extends RetinaAssignerOptions {
  */
 export function retinaLoss(input: RetinaLossInput, options: RetinaLossOptions): DetectorLoss {
   const { numClasses, coder, focus } = options;
-  const batch = input.cls[0]!.shape[0];
   const numPerLevel = input.anchors.map((a) => a.length / 4);
   const allAnchors = concatLevels(input.anchors);
-  const perImage = input.targets.map((t) => retinaTargets(allAnchors, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((t) => t.boxTargets), numPerLevel, 4));
-  const batchAnchors = concatLevels(input.anchors.map((a) => tileLevelPriors(a, batch)));
-  const positives: number[] = [];
-  labels.forEach((label, i) => {
-    if (label >= 0 && label < numClasses) positives.push(i);
-  });
-  const numPositives = positives.length;
+  const assigned = batchTargets(
+    input.targets.map((t) => retinaTargets(allAnchors, t, options)),
+    numPerLevel,
+    numClasses,
+  );
+  const { positives, numPositives } = assigned;
   const avgFactor = Math.max(numPositives, 1);
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
-  const cls = focalClassificationLoss(focus, clsLogits, labelsByLevel, avgFactor);
+  const cls = focalClassificationLoss(focus, clsLogits, assigned.labelsByLevel, avgFactor);
   tf.dispose(clsLogits);
 
   const lossBbox = tf.tidy(() => {
     const deltas = tf.concat(flattenLevels(input.reg as tf.Tensor4D[], 4));
     if (numPositives === 0) return tf.mul(tf.sum(deltas), 0);
-    const pick = (values: Float32Array) => {
-      const out = new Float32Array(numPositives * 4);
-      positives.forEach((p, k) => out.set(values.subarray(4 * p, 4 * p + 4), 4 * k));
-      return tf.tensor2d(out, [numPositives, 4]);
-    };
-    const targetDeltas = coder.encode(pick(batchAnchors), pick(boxTargets)) as tf.Tensor2D;
+    const rows = (values: Float32Array) => tf.tensor2d(values, [numPositives, 4]);
+    const targetDeltas = coder.encode(rows(assigned.pickPriors(input.anchors, 4)), rows(assigned.pick('boxTargets', 4))) as tf.Tensor2D;
     const predDeltas = tf.gather(deltas, tf.tensor1d(positives, 'int32')) as tf.Tensor2D;
     return tf.mul(l1BoxLoss(predDeltas, targetDeltas, avgFactor, options.smoothL1Beta), options.bboxLossWeight);
   }) as tf.Scalar;

@@ -93,7 +93,7 @@ export interface IdentityCheck<D extends LossDetector = LossDetector> {
 }
 
 /**
- * DESIGN.md section 1: with delta = 0 HPF must equal the baseline loss. Builds the detector with
+ * docs/architecture.md section 1: with delta = 0 HPF must equal the baseline loss. Builds the detector with
  * `hpf: false` and `hpf: { delta: 0 }` and requires the total and every term to agree within 1e-6.
  */
 export function expectDeltaZeroMatchesBaseline<D extends LossDetector>(create: (hpf: HpfSetting) => D, batch: LossBatch, check: IdentityCheck<D>): void {
@@ -162,7 +162,7 @@ export function expectHpfLevels(stats: DetectorStats, check: Omit<HpfOnOffCheck<
 }
 
 /**
- * DESIGN.md section 2: `hpf: true` swaps only the classification loss's focusing parameters. Runs
+ * docs/architecture.md section 2: `hpf: true` swaps only the classification loss's focusing parameters. Runs
  * the detector with `hpf: false` and `hpf: true` on the same weights (same seed) and batch.
  */
 export function expectHpfChangesOnlyClassification<D extends LossDetector>(create: (hpf: HpfSetting) => D, batch: LossBatch, check: HpfOnOffCheck<D>): void {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { appendFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createLrSchedule, createRng, registerWasmTrainingKernels, SgdMomentum, trainStep } from '@hpf/engine';
+import { createLrSchedule, createRng, fit, registerWasmTrainingKernels } from '@hpf/engine';
 import { evaluateCoco, type CocoAnnotation, type CocoDetection, type CocoStats } from '@hpf/eval';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import type { Detector, DetectorTarget } from '@hpf/fpn';
@@ -181,7 +181,7 @@ async function evaluateOwnImages(detector: Detector<unknown>, images: tf.Tensor4
 
 /**
  * Trains `detector` on the overfit images for `steps` steps of mmdetection's recipe (momentum SGD,
- * linear warm-up, gradient clipping; `@hpf/engine`'s trainStep), then evaluates it on the same
+ * linear warm-up, gradient clipping) with `@hpf/engine`'s `fit`, then evaluates it on the same
  * images. Disposes what it creates; the detector stays the caller's.
  */
 export async function runOverfit(detector: Detector<unknown>, options: OverfitOptions): Promise<OverfitResult> {
@@ -190,7 +190,6 @@ export async function runOverfit(detector: Detector<unknown>, options: OverfitOp
   const variables = detector.trainableVariables();
   if (o.jitter !== undefined) jitterWeights(variables, o.jitter);
   const images = tf.tensor4d(data.pixels, [data.count, data.size, data.size, 3]);
-  const optimizer = new SgdMomentum(variables, { momentum: OVERFIT_DEFAULTS.momentum });
   const decaySteps = o.decayAt === null ? [] : [Math.round(o.decayAt * o.steps)];
   const lr = createLrSchedule({ baseLr: o.lr, warmupIters: o.warmupIters, warmupRatio: o.warmupRatio, steps: decaySteps, gamma: 0.1 });
   const tensorCounts: number[] = [];
@@ -199,29 +198,26 @@ export async function runOverfit(detector: Detector<unknown>, options: OverfitOp
   const started = performance.now();
   let stats: CocoStats | null = null;
   try {
-    for (let step = 0; step < o.steps; step++) {
-      o.beforeStep?.(step);
-      const result = trainStep({
-        lossFn: () => {
-          const { losses: terms, total } = detector.computeLoss(images, data.targets);
-          total.dispose();
-          return terms;
+    // The run is one epoch (fit calls setEpoch(0) before every step); `beforeStep` may set another.
+    await fit({
+      detector,
+      steps: o.steps,
+      iterationsPerEpoch: o.steps,
+      batch: () => ({ images, targets: data.targets }),
+      trainer: { lr, momentum: OVERFIT_DEFAULTS.momentum, ...(o.clipGradNorm === null ? {} : { clipGradNorm: o.clipGradNorm }) },
+      hooks: {
+        ...(o.beforeStep === undefined ? {} : { beforeIteration: o.beforeStep }),
+        onIteration: (event) => {
+          losses.push(event.losses.total!);
+          if (event.gradNorm !== undefined) gradNorms.push(event.gradNorm);
+          tensorCounts.push(tf.memory().numTensors);
         },
-        variables,
-        optimizer,
-        lr: lr(step),
-        iteration: step,
-        ...(o.clipGradNorm === null ? {} : { clipGradNorm: o.clipGradNorm }),
-      });
-      losses.push(result.losses.total!);
-      if (result.gradNorm !== undefined) gradNorms.push(result.gradNorm);
-      tensorCounts.push(tf.memory().numTensors);
-    }
+      },
+    });
     stats = await evaluateOwnImages(detector, images, data);
     return { stats, tensorCounts, losses, gradNorms };
   } finally {
     report(detector, o, stats, losses, gradNorms, (performance.now() - started) / 1000);
-    optimizer.dispose();
     images.dispose();
   }
 }

@@ -2,9 +2,8 @@
 // for the published anchor size and smaller ones (TAL later picks positives near these, among the
 // anchors whose centre lies inside the object). Prediction-independent.
 // Run from /work/main: node --import tsx packages/tood/bench/warmup-levels.bench.ts [numImages]
-import { concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/fpn';
+import { atssBoxTargets, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/fpn';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
-import { atssWarmupTargets } from '../src/warmup.js';
 
 const numImages = Number(process.argv[2] ?? 50);
 const preset = PRESETS.quick;
@@ -25,7 +24,7 @@ for (const octaveBaseScale of [8, 4, 2, 1]) {
       labels: Int32Array.from(objs.map((o) => o.digit)),
       ignoreBoxes: new Float32Array(0),
     };
-    const t = atssWarmupTargets(anchors, numPerLevel, target, { numClasses: 10, topk: 9 });
+    const t = atssBoxTargets(anchors, numPerLevel, target, { numClasses: 10, topk: 9 });
     t.labels.forEach((label, j) => {
       if (label >= 0 && label < 10) counts[ends.findIndex((e) => j < e)]!++;
     });

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { giouLoss, type LevelStats, type ProgressiveFocus } from '@hpf/loss';
-import { batchByLevel, concatLevels, flattenLevels, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { atssBoxTargets, batchTargets, concatLevels, flattenLevels, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
 import { taskAlignedTargets } from './task-aligned-assigner.js';
-import { atssWarmupTargets } from './warmup.js';
 
 /** TOOD head outputs per level and the anchors they belong to. */
 export interface ToodLossInput {
@@ -53,7 +52,7 @@ export function toodLoss(input: ToodLossInput, options: ToodLossOptions): Detect
   let perImage: Array<{ labels: Int32Array; boxTargets: Float32Array; weights: Float32Array }>;
   if (options.phase === 'atss') {
     perImage = input.targets.map((t) => {
-      const a = atssWarmupTargets(allAnchors, numPerLevel, t, { numClasses, topk: options.atssTopk });
+      const a = atssBoxTargets(allAnchors, numPerLevel, t, { numClasses, topk: options.atssTopk });
       return { labels: a.labels, boxTargets: a.boxTargets, weights: a.centerness };
     });
   } else {
@@ -69,17 +68,11 @@ export function toodLoss(input: ToodLossInput, options: ToodLossOptions): Detect
       return { labels: a.labels, boxTargets: a.boxTargets, weights: a.alignTargets };
     });
   }
-  const labels = concatLevels(batchByLevel(perImage.map((p) => p.labels), numPerLevel));
-  const labelsByLevel = batchByLevel(perImage.map((p) => p.labels), numPerLevel);
-  const weightsByLevel = batchByLevel(perImage.map((p) => p.weights), numPerLevel);
-  const weights = concatLevels(weightsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((p) => p.boxTargets), numPerLevel, 4));
-  const positives: number[] = [];
-  labels.forEach((label, i) => {
-    if (label >= 0 && label < numClasses) positives.push(i);
-  });
-  const numPositives = positives.length;
-  const weightSum = positives.reduce((s, p) => s + weights[p]!, 0);
+  const assigned = batchTargets(perImage, numPerLevel, numClasses);
+  const { labelsByLevel, positives, numPositives } = assigned;
+  const weightsByLevel = assigned.byLevel('weights');
+  const positiveWeights = assigned.pick('weights', 1);
+  const weightSum = positiveWeights.reduce((s, w) => s + w, 0);
   const clsAvg = options.phase === 'atss' ? Math.max(numPositives, 1) : Math.max(weightSum, 1);
 
   const clsLogits = flattenLevels(input.cls as tf.Tensor4D[], numClasses);
@@ -95,17 +88,12 @@ export function toodLoss(input: ToodLossInput, options: ToodLossOptions): Detect
     tf.dispose([...clsLogits, ...labelTensors, ...scoreTensors]);
   }
 
-  // boxes in the level-major flattened order of `labels` (image-major `boxes` re-ordered per level)
+  // boxes in the level-major order of the positives (image-major `boxes` re-ordered per level)
   const lossBbox = tf.tidy(() => {
     const levelBoxes = tf.concat(flattenLevels(input.boxes as tf.Tensor4D[], 4));
     if (numPositives === 0) return tf.mul(tf.sum(levelBoxes), 0);
-    const pick = (values: Float32Array, width: number) => {
-      const out = new Float32Array(numPositives * width);
-      positives.forEach((p, k) => out.set(values.subarray(p * width, (p + 1) * width), k * width));
-      return out;
-    };
     const pred = tf.gather(levelBoxes, tf.tensor1d(positives, 'int32')) as tf.Tensor2D;
-    const giou = giouLoss(pred, tf.tensor2d(pick(boxTargets, 4), [numPositives, 4]), { weights: tf.tensor1d(pick(weights, 1)), reduction: 'sum' });
+    const giou = giouLoss(pred, tf.tensor2d(assigned.pick('boxTargets', 4), [numPositives, 4]), { weights: tf.tensor1d(positiveWeights), reduction: 'sum' });
     return tf.mul(giou, options.bboxLossWeight / Math.max(weightSum, 1));
   }) as tf.Scalar;
   boxes.dispose();

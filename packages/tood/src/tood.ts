@@ -1,27 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
-  checkTargets,
+  buildDenseModel,
   createAnchorGenerator,
-  createBackbone,
-  createRng,
-  finishDetections,
-  Fpn,
-  Module,
-  PriorCache,
+  DenseDetector,
   resolveDetectorOptions,
-  type BackboneFeatures,
-  type BackboneOptions,
-  type Detection,
+  type DecodedLevel,
   type DenseDefaults,
+  type DenseDetectorModel,
   type DenseDetectorOptions,
-  type Detector,
-  type DetectorImageMeta,
   type DetectorLoss,
   type DetectorTarget,
   type PriorTensors,
-  type ResNet,
   type ResolvedDenseOptions,
+  type SizeHW,
 } from '@hpf/fpn';
 import { ToodHead, type ToodHeadOutput } from './head.js';
 import { toodLoss } from './loss.js';
@@ -71,58 +63,12 @@ export const TOOD_DEFAULTS: DenseDefaults & ToodFixed = {
   bboxLossWeight: 2,
 };
 
-/** backbone -> FPN (extra convs on output) -> T-head. */
-export class ToodModel extends Module<tf.Tensor4D, ToodHeadOutput> {
-  readonly backbone: ResNet;
-  readonly neck: Fpn;
-  readonly head: ToodHead;
-
-  constructor(options: ResolvedDenseOptions, strides: readonly number[]) {
-    super();
-    const rng = createRng(options.seed);
-    const backboneOptions: BackboneOptions = typeof options.backbone === 'string' ? { preset: options.backbone } : { ...options.backbone };
-    delete backboneOptions.seed;
-    this.backbone = this.registerModule('backbone', createBackbone({ ...backboneOptions, rng }));
-    this.neck = this.registerModule(
-      'neck',
-      new Fpn({ inChannels: [...this.backbone.outChannels], outChannels: options.neckChannels, extraConvs: 'on_output', reluBeforeExtraConvs: false, rng }),
-    );
-    this.head = this.registerModule(
-      'bbox_head',
-      new ToodHead({
-        inChannels: options.neckChannels,
-        featChannels: options.featChannels,
-        stackedConvs: options.stackedConvs,
-        numClasses: options.numClasses,
-        numLevels: this.neck.levels.length,
-        strides,
-        rng,
-      }),
-    );
-  }
-
-  forward(images: tf.Tensor4D): ToodHeadOutput {
-    const features: BackboneFeatures = this.backbone.forward(images);
-    const pyramid = this.neck.forward(features);
-    tf.dispose(features);
-    const out = this.head.forward(pyramid);
-    tf.dispose(pyramid);
-    return out;
-  }
-}
-
 /**
  * TOOD (Feng et al., "TOOD: Task-aligned One-stage Object Detection", ICCV 2021): T-head and task
  * alignment learning after an ATSS warm-up. Training progress comes from `setEpoch(epoch)` (0-based;
- * the CLI calls it at the start of every epoch): epochs below `initialEpoch` use the warm-up.
+ * @hpf/engine's `fit` calls it before every iteration): epochs below `initialEpoch` use the warm-up.
  */
-export class ToodDetector implements Detector<ToodConfig> {
-  readonly name = 'tood';
-  readonly config: Readonly<ToodConfig>;
-  readonly model: ToodModel;
-  /** Classification-loss driver (focal in the warm-up, quality focal after); its `history` has the per-level stats. */
-  readonly focus: ProgressiveFocus;
-  private readonly priorCache: PriorCache;
+export class ToodDetector extends DenseDetector<ToodConfig, DenseDetectorModel<ToodHead>> {
   private currentEpoch = 0;
 
   constructor(options: ToodOptions) {
@@ -144,10 +90,11 @@ export class ToodDetector implements Detector<ToodConfig> {
       throw new Error(`${where}: option 'octaveBaseScale' must be a number > 0, got ${String(octaveBaseScale)}`);
     }
     const { backbone: _b, neckChannels: _n, featChannels: _f, stackedConvs: _s, test: _t, focus: _fo, ...fixed } = d;
-    this.config = Object.freeze({ ...base, ...fixed, strides: [...fixed.strides], epochs, initialEpoch, topk, octaveBaseScale });
-    this.model = new ToodModel(base, this.config.strides);
-    this.focus = new ProgressiveFocus(base.hpf);
-    this.priorCache = new PriorCache(createAnchorGenerator({ strides: this.config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 }));
+    const config: ToodConfig = { ...base, ...fixed, strides: [...fixed.strides], epochs, initialEpoch, topk, octaveBaseScale };
+    // FPN P3-P7 with extra convs on the output, and the T-head (boxes in pixels via the level strides).
+    const model = buildDenseModel(base, { extraConvs: 'on_output', reluBeforeExtraConvs: false, head: (context) => new ToodHead({ ...context, strides: config.strides }) });
+    const anchors = createAnchorGenerator({ strides: config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 });
+    super('tood', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
   }
 
   /** Sets the 0-based training epoch: below `config.initialEpoch` the ATSS warm-up is used. */
@@ -165,72 +112,30 @@ export class ToodDetector implements Detector<ToodConfig> {
     return this.currentEpoch < this.config.initialEpoch ? 'atss' : 'tal';
   }
 
-  private priorsFor(out: ToodHeadOutput): PriorTensors {
-    return this.priorCache.get(out.cls.map((t) => [t.shape[1], t.shape[2]] as const));
-  }
-
-  computeLoss(images: tf.Tensor4D, targets: readonly DetectorTarget[]): DetectorLoss {
-    checkImages('tood.computeLoss', images);
-    checkTargets('tood.computeLoss', targets, images.shape[0], this.config.numClasses);
-    const out = this.model.forward(images);
-    try {
-      const c = this.config;
-      return toodLoss(
-        { cls: out.cls, boxes: out.boxes, anchors: this.priorsFor(out).arrays, targets },
-        { numClasses: c.numClasses, phase: this.phase, atssTopk: c.atssTopk, talTopk: c.topk, talAlpha: c.talAlpha, talBeta: c.talBeta, focus: this.focus, bboxLossWeight: c.bboxLossWeight },
-      );
-    } finally {
-      tf.dispose([...out.cls, ...out.boxes]);
-    }
+  protected loss(out: ToodHeadOutput, priors: PriorTensors, targets: readonly DetectorTarget[]): DetectorLoss {
+    const c = this.config;
+    return toodLoss(
+      { cls: out.cls, boxes: out.boxes, anchors: priors.arrays, targets },
+      { numClasses: c.numClasses, phase: this.phase, atssTopk: c.atssTopk, talTopk: c.topk, talAlpha: c.talAlpha, talBeta: c.talBeta, focus: this.focus, bboxLossWeight: c.bboxLossWeight },
+    );
   }
 
   /** Scores: the aligned score sqrt(sigmoid(cls) * sigmoid(M)); boxes: the aligned boxes, corners ordered, clipped to the input. */
-  async predict(images: tf.Tensor4D, metas?: readonly DetectorImageMeta[]): Promise<Detection[][]> {
-    checkImages('tood.predict', images);
-    const wasTraining = this.model.training;
-    this.model.eval();
-    const [, height, width] = images.shape;
-    let levels: Array<{ scores: tf.Tensor3D; boxes: tf.Tensor3D }>;
-    try {
-      levels = tf.tidy(() => {
-        const out = this.model.forward(images);
-        return out.cls.map((cls, l) => {
-          const [n, h, w, c] = cls.shape;
-          const scores = tf.sigmoid(tf.reshape(cls, [n, h * w, c]));
-          // Each side is sampled at its own offset, so a box can come out inverted; its corners are
-          // reordered (min, max) before clipping so every detection is a valid box.
-          const [ax, ay, bx, by] = tf.unstack(tf.reshape(out.boxes[l]!, [n, h * w, 4]), 2);
-          const clip = (v: tf.Tensor, hi: number) => tf.clipByValue(v, 0, hi);
-          const boxes = tf.stack(
-            [clip(tf.minimum(ax!, bx!), width), clip(tf.minimum(ay!, by!), height), clip(tf.maximum(ax!, bx!), width), clip(tf.maximum(ay!, by!), height)],
-            2,
-          );
-          return [scores, boxes];
-        });
-      }).map(([scores, boxes]) => ({ scores: scores as tf.Tensor3D, boxes: boxes as tf.Tensor3D }));
-    } finally {
-      this.model.train(wasTraining);
-    }
-    try {
-      return await finishDetections(levels, metas, this.config.test);
-    } finally {
-      tf.dispose(levels.flatMap((d) => [d.scores, d.boxes]));
-    }
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.model.trainableVariables();
-  }
-
-  dispose(): void {
-    this.priorCache.dispose();
-    this.model.dispose();
-  }
-}
-
-function checkImages(where: string, images: tf.Tensor4D): void {
-  if (images.rank !== 4 || images.shape[3] !== 3 || images.dtype !== 'float32') {
-    throw new Error(`${where}: images must be a float32 tensor [N, H, W, 3], got ${images.dtype} [${images.shape.join(', ')}]`);
+  protected decode(out: ToodHeadOutput, _priors: PriorTensors, imageSize: SizeHW): DecodedLevel[] {
+    const [height, width] = imageSize;
+    return out.cls.map((cls, l) => {
+      const [n, h, w, c] = cls.shape;
+      const scores = tf.sigmoid(tf.reshape(cls, [n, h * w, c])) as tf.Tensor3D;
+      // Each side is sampled at its own offset, so a box can come out inverted; its corners are
+      // reordered (min, max) before clipping so every detection is a valid box.
+      const [ax, ay, bx, by] = tf.unstack(tf.reshape(out.boxes[l]!, [n, h * w, 4]), 2);
+      const clip = (v: tf.Tensor, hi: number) => tf.clipByValue(v, 0, hi);
+      const boxes = tf.stack(
+        [clip(tf.minimum(ax!, bx!), width), clip(tf.minimum(ay!, by!), height), clip(tf.maximum(ax!, bx!), width), clip(tf.maximum(ay!, by!), height)],
+        2,
+      ) as tf.Tensor3D;
+      return { scores, boxes };
+    });
   }
 }
 

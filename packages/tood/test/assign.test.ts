@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { atssWarmupTargets, taskAlignedTargets } from '../src/index.js';
+import { atssBoxTargets } from '@hpf/fpn';
+import { taskAlignedTargets } from '../src/index.js';
 
 interface Fixture {
   numClasses: number;
@@ -59,14 +60,14 @@ describe('taskAlignedTargets vs the torch reference (test/fixtures/gen_task_alig
   });
 });
 
-describe('atssWarmupTargets', () => {
+describe('the ATSS warm-up targets (@hpf/fpn atssBoxTargets)', () => {
   it('ATSS positives with the centerness of the anchor centre as the box weight', () => {
     // The tiny case of @hpf/atss: stride 8 (4 x 4) and 16 (2 x 2) anchors of side 2 * stride; gt
     // [2, 2, 18, 18] makes anchor 5 ([0, 0, 16, 16], centre (8, 8)) the only positive (topk 4).
     const anchors: number[] = [];
     for (const [stride, size] of [[8, 4], [16, 2]] as const)
       for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) anchors.push(x * stride - stride, y * stride - stride, x * stride + stride, y * stride + stride);
-    const out = atssWarmupTargets(Float32Array.from(anchors), [16, 4], { boxes: new Float32Array([2, 2, 18, 18]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) }, { numClasses: 2, topk: 4 });
+    const out = atssBoxTargets(Float32Array.from(anchors), [16, 4], { boxes: new Float32Array([2, 2, 18, 18]), labels: new Int32Array([1]), ignoreBoxes: new Float32Array(0) }, { numClasses: 2, topk: 4 });
     const positives = Array.from(out.labels).flatMap((l, i) => (l === 1 ? [i] : []));
     expect(positives).toEqual([5]);
     // centre (8, 8) in [2, 2, 18, 18]: l = t = 6, r = b = 10 -> sqrt(0.6 * 0.6) = 0.6

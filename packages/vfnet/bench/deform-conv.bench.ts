@@ -12,7 +12,7 @@ import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 
 // tfjs-core's ESM gradients import is a directory under Node's resolver; resolve it as a file.
-register('./support/tfjs-core-resolve-hook.mjs', import.meta.url);
+register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');

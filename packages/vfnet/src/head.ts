@@ -1,23 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ConvModule,
-  ConvTower,
-  createBackbone,
-  createHeadConv,
-  createRng,
-  createScales,
-  fillUniform,
-  Fpn,
-  Module,
-  type BackboneFeatures,
-  type BackboneOptions,
-  type Conv2d,
-  type DenseHeadOutput,
-  type ModuleList,
-  type ResNet,
-  type ResolvedDenseOptions,
-  type Rng,
-} from '@hpf/fpn';
+import { ConvModule, ConvTower, createHeadConv, createScales, fillUniform, Module, type Conv2d, type DenseHeadOutput, type ModuleList, type Rng } from '@hpf/fpn';
 import { deformConv2dWithPlan, deformSamplingPlan, type DeformSamplingPlan } from './deform-conv.js';
 import { scaleGradient } from './scale-gradient.js';
 
@@ -150,45 +132,4 @@ export class VfnetHead extends Module<tf.Tensor4D[], DenseHeadOutput> {
     });
     return { cls: cls!, reg: reg!, centerness: [] };
   }
-}
-
-/** backbone -> FPN (P3-P7, extra convs on the output after a ReLU, as vfnet_r50_fpn_1x) -> VFNet head, mmdetection's names. */
-export class VfnetModel extends Module<tf.Tensor4D, DenseHeadOutput> {
-  readonly backbone: ResNet;
-  readonly neck: Fpn;
-  readonly head: VfnetHead;
-
-  constructor(backbone: ResNet, neck: Fpn, head: VfnetHead) {
-    super();
-    this.backbone = this.registerModule('backbone', backbone);
-    this.neck = this.registerModule('neck', neck);
-    this.head = this.registerModule('bbox_head', head);
-  }
-
-  get strides(): number[] {
-    return this.neck.strides;
-  }
-
-  forward(images: tf.Tensor4D): DenseHeadOutput {
-    const features: BackboneFeatures = this.backbone.forward(images);
-    const pyramid = this.neck.forward(features);
-    tf.dispose(features);
-    const out = this.head.forward(pyramid);
-    tf.dispose(pyramid);
-    return out;
-  }
-}
-
-/** The same seeding as fpn's `buildDenseModel`: one stream from `seed`, backbone, then neck, then head. */
-export function buildVfnetModel(options: ResolvedDenseOptions, head: Omit<VfnetHeadOptions, 'inChannels' | 'featChannels' | 'stackedConvs' | 'numClasses' | 'rng'>): VfnetModel {
-  const rng = createRng(options.seed);
-  const backboneOptions: BackboneOptions = typeof options.backbone === 'string' ? { preset: options.backbone } : { ...options.backbone };
-  delete backboneOptions.seed;
-  const backbone = createBackbone({ ...backboneOptions, rng });
-  const neck = new Fpn({ inChannels: [...backbone.outChannels], outChannels: options.neckChannels, extraConvs: 'on_output', reluBeforeExtraConvs: true, rng });
-  return new VfnetModel(
-    backbone,
-    neck,
-    new VfnetHead({ inChannels: options.neckChannels, featChannels: options.featChannels, stackedConvs: options.stackedConvs, numClasses: options.numClasses, rng, ...head }),
-  );
 }

@@ -3,13 +3,10 @@ import { giouLoss, type ProgressiveFocus } from '@hpf/loss';
 import {
   alignedIoUArray,
   atssBoxTargets,
-  batchByLevel,
+  batchTargets,
   concatLevels,
   flattenLevels,
-  foregroundIndices,
-  pickRows,
   priorCenters,
-  tileLevelPriors,
   type DetectorLoss,
   type DetectorTarget,
 } from '@hpf/fpn';
@@ -49,19 +46,16 @@ const MIN_IOU = 1e-6;
  */
 export function vfnetLoss(input: VfnetLossInput, options: VfnetLossOptions): DetectorLoss {
   const { numClasses, focus } = options;
-  const batch = input.cls[0]!.shape[0];
   const numPerLevel = input.anchors.map((a) => a.length / 4);
   const allAnchors = concatLevels(input.anchors);
-  const perImage = input.targets.map((t) => atssBoxTargets(allAnchors, numPerLevel, t, options));
-
-  const labelsByLevel = batchByLevel(perImage.map((t) => t.labels), numPerLevel);
-  const labels = concatLevels(labelsByLevel);
-  const boxTargets = concatLevels(batchByLevel(perImage.map((t) => t.boxTargets), numPerLevel, 4));
-  const points = priorCenters(concatLevels(input.anchors.map((a) => tileLevelPriors(a, batch))), 4);
-  const positives = foregroundIndices(labels, numClasses);
-  const numPositives = positives.length;
+  const assigned = batchTargets(
+    input.targets.map((t) => atssBoxTargets(allAnchors, numPerLevel, t, options)),
+    numPerLevel,
+    numClasses,
+  );
+  const { labelsByLevel, positives, numPositives } = assigned;
   const avgFactor = Math.max(numPositives, 1);
-  const iouTargets = new Float32Array(labels.length);
+  const iouTargets = new Float32Array(labelsByLevel.reduce((s, a) => s + a.length, 0));
 
   let lossBbox: tf.Scalar;
   let lossRefine: tf.Scalar;
@@ -71,11 +65,11 @@ export function vfnetLoss(input: VfnetLossInput, options: VfnetLossOptions): Det
       return [zero, tf.clone(zero)];
     });
   } else {
-    const gtBoxes = pickRows(boxTargets, positives, 4);
+    const gtBoxes = assigned.pick('boxTargets', 4);
     const index = tf.tensor1d(positives, 'int32');
     const [initialBoxes, refinedBoxes] = tf.tidy(() => {
       const sides = tf.gather(tf.concat(flattenLevels(input.reg as tf.Tensor4D[], 8)), index);
-      const [px, py] = tf.unstack(tf.tensor2d(pickRows(points, positives, 2), [numPositives, 2]), 1) as [tf.Tensor1D, tf.Tensor1D];
+      const [px, py] = tf.unstack(tf.tensor2d(priorCenters(assigned.pickPriors(input.anchors, 4), 4), [numPositives, 2]), 1) as [tf.Tensor1D, tf.Tensor1D];
       const decode = (s: tf.Tensor2D) => {
         const [l, t, r, b] = tf.unstack(s, 1);
         return tf.stack([tf.sub(px, l!), tf.sub(py, t!), tf.add(px, r!), tf.add(py, b!)], 1) as tf.Tensor2D;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ProgressiveFocus } from '@hpf/loss';
 import {
+  buildDenseModel,
   createAnchorGenerator,
   DenseDetector,
   DistanceCoder,
@@ -8,6 +9,7 @@ import {
   resolveDetectorOptions,
   type DecodedLevel,
   type DenseDefaults,
+  type DenseDetectorModel,
   type DenseDetectorOptions,
   type DenseHeadOutput,
   type DetectorLoss,
@@ -16,7 +18,7 @@ import {
   type ResolvedDenseOptions,
   type SizeHW,
 } from '@hpf/fpn';
-import { buildVfnetModel, type VfnetModel } from './head.js';
+import { VfnetHead } from './head.js';
 import { vfnetLoss } from './loss.js';
 
 export interface VfnetOptions extends DenseDetectorOptions {
@@ -63,7 +65,7 @@ export const VFNET_DEFAULTS: DenseDefaults &
  * negative-term gamma), an initial box and a box refined through a star-shaped deformable
  * convolution, both trained with IoU-weighted GIoU.
  */
-export class VfnetDetector extends DenseDetector<VfnetConfig, VfnetModel> {
+export class VfnetDetector extends DenseDetector<VfnetConfig, DenseDetectorModel<VfnetHead>> {
   readonly coder = new DistanceCoder();
 
   constructor(options: VfnetOptions) {
@@ -89,11 +91,15 @@ export class VfnetDetector extends DenseDetector<VfnetConfig, VfnetModel> {
       bboxLossWeight: VFNET_DEFAULTS.bboxLossWeight,
       bboxRefineLossWeight: VFNET_DEFAULTS.bboxRefineLossWeight,
     };
-    const model = buildVfnetModel(base, { strides: config.strides, regDenoms: config.regDenoms, gradientMul: config.gradientMul });
+    // FPN P3-P7 with extra convs on the output after a ReLU (as vfnet_r50_fpn_1x), and VFNet's own head.
+    const model = buildDenseModel(base, {
+      extraConvs: 'on_output',
+      reluBeforeExtraConvs: true,
+      head: ({ inChannels, featChannels, stackedConvs, numClasses, rng }) =>
+        new VfnetHead({ inChannels, featChannels, stackedConvs, numClasses, rng, strides: config.strides, regDenoms: config.regDenoms, gradientMul: config.gradientMul }),
+    });
     // ATSS anchors centred on the cell corner (offset 0); their centres are VFNet's points.
     const anchors = createAnchorGenerator({ strides: config.strides, ratios: [1], octaveBaseScale, scalesPerOctave: 1 });
-    // DenseDetector only calls the model's Module methods and forward (whose output VfnetModel
-    // shares); its `model` type names fpn's DenseHead, hence the cast.
     super('vfnet', Object.freeze(config), model, anchors, new ProgressiveFocus(base.hpf));
   }
 

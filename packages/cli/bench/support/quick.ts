@@ -1,17 +1,16 @@
 /**
  * The quick preset's training setup, built from the same pieces as `hpf train` (registry,
- * detectorOptionsFor, SgdMomentum, trainStep, the seeded batch loader) and the same arguments as
+ * detectorOptionsFor, @hpf/engine's Trainer, the seeded batch loader) and the same arguments as
  * `hpf bench stable-gain --preset quick`, so that speed and soak numbers describe the network and
  * step the sweep trains. Imported by speed.bench.ts and soak.ts after the backend is initialised.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { SgdMomentum, trainStep } from '@hpf/engine';
+import { Trainer } from '@hpf/engine';
 import { createBatchLoader, readCocoDataset, type BatchLoader, type DetectionBatch } from '@hpf/data';
 import type { Detector } from '@hpf/fpn';
 import { BENCH_PRESETS } from '../../src/bench.js';
 import { resolveData } from '../../src/data-source.js';
-import { isProgressAware } from '../../src/registry.js';
 import { buildDetector, detectorOptionsFor, lrScheduleFor, TRAIN_DEFAULTS, type TrainOptions } from '../../src/train.js';
 
 const QUICK = BENCH_PRESETS.quick;
@@ -88,39 +87,27 @@ export interface QuickTrainer {
 }
 
 /**
- * A detector with its optimizer, as `runTraining` builds them. Progress-aware detectors (TOOD)
- * start at their first epoch past the warm-up: the quick sweep spends 3 of its 5 epochs there.
+ * A detector with @hpf/engine's Trainer, as `runTraining`'s `fit` builds them. Progress-aware
+ * detectors (TOOD) start at their first epoch past the warm-up: the quick sweep spends most of its
+ * epochs there.
  */
 export async function createQuickTrainer(name: string, hpf: boolean, data: QuickData, batchSize: number): Promise<QuickTrainer> {
   const options = quickTrainOptions(name, hpf, batchSize);
   const detector = await buildDetector(name, detectorOptionsFor(options, data.numClasses, data.inputSize, data.epochs));
-  if (isProgressAware(detector)) detector.setEpoch(firstTrainedEpoch(detector));
-  const variables = detector.trainableVariables();
-  const optimizer = new SgdMomentum(variables, { momentum: options.momentum, weightDecay: options.weightDecay });
-  const schedule = lrScheduleFor(options);
+  detector.setEpoch?.(firstTrainedEpoch(detector));
+  const trainer = new Trainer(detector, {
+    lr: lrScheduleFor(options),
+    momentum: options.momentum,
+    weightDecay: options.weightDecay,
+    ...(options.clipGradNorm === undefined ? {} : { clipGradNorm: options.clipGradNorm }),
+  });
   return {
     detector,
     options,
-    step(batch, iteration) {
-      const result = trainStep({
-        lossFn: () => {
-          const r = detector.computeLoss(batch.images, batch.targets);
-          r.total.dispose();
-          return r.losses;
-        },
-        variables,
-        optimizer,
-        lr: schedule(iteration),
-        iteration,
-        ...(options.clipGradNorm === undefined ? {} : { clipGradNorm: options.clipGradNorm }),
-      });
-      return result.losses.total!;
-    },
-    setEpoch(epoch) {
-      if (isProgressAware(detector)) detector.setEpoch(epoch);
-    },
+    step: (batch, iteration) => trainer.step(batch, iteration).losses.total!,
+    setEpoch: (epoch) => detector.setEpoch?.(epoch),
     dispose() {
-      optimizer.dispose();
+      trainer.dispose();
       detector.dispose();
     },
   };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Module, ModuleList } from '../nn/module.js';
+import { Module, ModuleList, type AnyModule } from '../nn/module.js';
 import type { NormConfig } from '../nn/conv_module.js';
 import type { Conv2d } from '../nn/layers.js';
 import type { Rng } from '../nn/rng.js';
@@ -117,13 +117,20 @@ export class DenseHead extends Module<tf.Tensor4D[], DenseHeadOutput> {
   }
 }
 
-/** backbone -> FPN -> dense head, registered as mmdetection names them (backbone, neck, bbox_head). */
-export class DenseDetectorModel extends Module<tf.Tensor4D, DenseHeadOutput> {
+/** What a head's `forward` returns (DenseHeadOutput for fpn's DenseHead, an adapter's own type otherwise). */
+export type HeadOutputOf<Head extends AnyModule> = ReturnType<Head['forward']>;
+
+/**
+ * backbone -> FPN -> dense head, registered as mmdetection names them (backbone, neck, bbox_head).
+ * Generic over the head, so an adapter with its own head (GFL's distributions, VFNet's deformable
+ * refinement, TOOD's T-head) reuses this network instead of declaring one.
+ */
+export class DenseDetectorModel<Head extends AnyModule = DenseHead> extends Module<tf.Tensor4D, HeadOutputOf<Head>> {
   readonly backbone: ResNet;
   readonly neck: Fpn;
-  readonly head: DenseHead;
+  readonly head: Head;
 
-  constructor(backbone: ResNet, neck: Fpn, head: DenseHead) {
+  constructor(backbone: ResNet, neck: Fpn, head: Head) {
     super();
     this.backbone = this.registerModule('backbone', backbone);
     this.neck = this.registerModule('neck', neck);
@@ -135,11 +142,11 @@ export class DenseDetectorModel extends Module<tf.Tensor4D, DenseHeadOutput> {
     return this.neck.strides;
   }
 
-  forward(images: tf.Tensor4D): DenseHeadOutput {
+  forward(images: tf.Tensor4D): HeadOutputOf<Head> {
     const features: BackboneFeatures = this.backbone.forward(images);
     const pyramid = this.neck.forward(features);
     tf.dispose(features);
-    const out = this.head.forward(pyramid);
+    const out = this.head.forward(pyramid) as HeadOutputOf<Head>;
     tf.dispose(pyramid);
     return out;
   }

@@ -1,14 +1,19 @@
 import { createBackbone, type BackboneOptions } from '../backbone/presets.js';
 import { Fpn, type ExtraConvSource } from '../neck/fpn.js';
 import type { NormConfig } from '../nn/conv_module.js';
-import { createRng } from '../nn/rng.js';
+import type { AnyModule } from '../nn/module.js';
+import { createRng, type Rng } from '../nn/rng.js';
 import { DenseDetectorModel, DenseHead, type DenseHeadOptions } from './dense-head.js';
 import type { ResolvedDenseOptions } from './options.js';
 
-/** What distinguishes one adapter's network from another's (the rest comes from the common options). */
-export interface DenseModelSpec {
+/** How the FPN of a dense detector makes its extra levels (P6, P7). */
+export interface DenseNeckSpec {
   extraConvs: ExtraConvSource;
   reluBeforeExtraConvs: boolean;
+}
+
+/** What distinguishes one adapter's network from another's when it uses fpn's DenseHead. */
+export interface DenseModelSpec extends DenseNeckSpec {
   numAnchors: number;
   headNorm: NormConfig | null;
   centerness: boolean;
@@ -16,11 +21,30 @@ export interface DenseModelSpec {
   names: DenseHeadOptions['names'];
 }
 
+/** The common options a head is built from, and the random stream it must draw its weights from. */
+export interface DenseHeadContext {
+  inChannels: number;
+  featChannels: number;
+  stackedConvs: number;
+  numClasses: number;
+  numLevels: number;
+  rng: Rng;
+}
+
+/** A network with an adapter's own head: the neck spec and a function that builds the head. */
+export interface CustomHeadSpec<Head extends AnyModule> extends DenseNeckSpec {
+  head: (context: DenseHeadContext) => Head;
+}
+
 /**
  * Backbone (C3-C5) -> FPN (P3-P7) -> dense head, all drawn from one stream seeded by
  * `options.seed` (backbone first, then neck, then head), so a seed fixes every initial weight.
+ * With a DenseModelSpec the head is fpn's DenseHead; with a CustomHeadSpec it is the adapter's own
+ * (GFL, VFNet, TOOD), built from the same context so the seeding order stays the same.
  */
-export function buildDenseModel(options: ResolvedDenseOptions, spec: DenseModelSpec): DenseDetectorModel {
+export function buildDenseModel(options: ResolvedDenseOptions, spec: DenseModelSpec): DenseDetectorModel;
+export function buildDenseModel<Head extends AnyModule>(options: ResolvedDenseOptions, spec: CustomHeadSpec<Head>): DenseDetectorModel<Head>;
+export function buildDenseModel(options: ResolvedDenseOptions, spec: DenseModelSpec | CustomHeadSpec<AnyModule>): DenseDetectorModel<AnyModule> {
   const rng = createRng(options.seed);
   const backboneOptions: BackboneOptions = typeof options.backbone === 'string' ? { preset: options.backbone } : { ...options.backbone };
   delete backboneOptions.seed;
@@ -32,18 +56,24 @@ export function buildDenseModel(options: ResolvedDenseOptions, spec: DenseModelS
     reluBeforeExtraConvs: spec.reluBeforeExtraConvs,
     rng,
   });
-  const head = new DenseHead({
+  const context: DenseHeadContext = {
     inChannels: options.neckChannels,
     featChannels: options.featChannels,
     stackedConvs: options.stackedConvs,
     numClasses: options.numClasses,
-    numAnchors: spec.numAnchors,
     numLevels: neck.levels.length,
-    norm: spec.headNorm,
-    centerness: spec.centerness,
-    scales: spec.scales,
-    names: spec.names,
     rng,
-  });
+  };
+  const head =
+    'head' in spec
+      ? spec.head(context)
+      : new DenseHead({
+          ...context,
+          numAnchors: spec.numAnchors,
+          norm: spec.headNorm,
+          centerness: spec.centerness,
+          scales: spec.scales,
+          names: spec.names,
+        });
   return new DenseDetectorModel(backbone, neck, head);
 }

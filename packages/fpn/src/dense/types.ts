@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LevelStats } from '@hpf/loss';
+import type { FocusState, LevelStats } from '@hpf/loss';
 import type { Module } from '../nn/module.js';
 import type { Detection } from '../postprocess/select-detections.js';
 
@@ -45,6 +45,12 @@ export interface DetectorLoss {
   stats: DetectorStats;
 }
 
+/** What a detector carries between training iterations besides its variables: plain JSON, for checkpoints. */
+export interface DetectorState {
+  /** HPF's state (`ProgressiveFocus.state()`: EMA, step counter, per-level history), or null for a detector without one. */
+  focus: FocusState | null;
+}
+
 /**
  * The contract every adapter's factory returns, so a trainer or the CLI can treat all detectors
  * alike. `computeLoss` is a pure function of its inputs and the variables (plus BatchNorm running
@@ -70,6 +76,18 @@ export interface Detector<Config = unknown> {
   predict(images: tf.Tensor4D, metas?: readonly DetectorImageMeta[]): Promise<Detection[][]>;
   /** The variables an optimizer should update. */
   trainableVariables(): tf.Variable[];
+  /** The training state besides the variables (see DetectorState): a copy, safe to keep or serialise. */
+  state(): DetectorState;
+  /**
+   * Continues from `state()` of a detector built with the same options (validated: a mismatch is an
+   * error naming the field). A null `focus` leaves the detector's own.
+   */
+  loadState(state: DetectorState): void;
+  /**
+   * Training progress, for detectors whose training changes with it (TOOD's ATSS warm-up): the
+   * trainer calls it with the 0-based epoch before every iteration. The others do not define it.
+   */
+  setEpoch?(epoch: number): void;
   /** Releases the model's variables and cached priors. */
   dispose(): void;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradients; vitest resolves this entry (plain Node needs the
-// resolve hook in packages/engine/tools, as the bench script does).
+// resolve hook in the repository's tools/, as the bench script does).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 /** cpu backend with gradients, quiet about tfjs-node. */

@@ -5,7 +5,7 @@
  * original image). Not a test.
  *
  * Run from the repository root (sources, no build needed):
- *   node --import tsx packages/engine/bench/detector-infer.bench.ts [--detectors retinanet,fcos]
+ *   node --import tsx packages/cli/bench/detector-infer.bench.ts [--detectors retinanet,fcos]
  *        [--runs 7] [--top 15] [--thresholds 0,0.05] [--batch 8] [--size 128]
  *   ... --timing-only   prints one JSON line per (detector, threshold) with the per-predict CPU and
  *        wall times and nothing else (no kernel wrapping): for A/B runs of two trees alternated
@@ -29,13 +29,13 @@ import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 
-register('./support/sources-resolve-hook.mjs', import.meta.url);
+register('../../../tools/sources-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 const { registerWasmTrainingKernels } = await import('@hpf/engine');
 const fpn = await import('@hpf/fpn');
-const { median } = await import('./support/reference.js');
+const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');
 

@@ -1,11 +1,11 @@
 // Resolves `@hpf/<package>` to that package's TypeScript sources (packages/<package>/src/index.ts)
 // instead of its built dist, so a benchmark run under tsx measures the working tree without a
 // build, and an edit in @hpf/fpn is seen by the adapters that import it. Also applies the
-// tfjs-core directory-import fix of tools/tfjs-core-resolve-hook.mjs.
+// tfjs-core directory-import fix of tfjs-core-resolve-hook.mjs (beside this file).
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const packagesDir = new URL('../../../', import.meta.url);
+const packagesDir = new URL('../packages/', import.meta.url);
 
 export async function resolve(specifier, context, nextResolve) {
   const match = /^@hpf\/([a-z0-9-]+)$/.exec(specifier);

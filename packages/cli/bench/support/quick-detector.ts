@@ -3,7 +3,7 @@
  * head, 2 stacked convs, 10 classes, the registry's small-input priors), HPF off, seed 0: the
  * network the engine's step and predict profiles measure.
  */
-import { DETECTORS } from '../../../cli/src/registry.js';
+import { DETECTORS } from '../../src/registry.js';
 
 export async function createQuickDetector(name: string, extra: Record<string, unknown> = {}) {
   const entry = DETECTORS[name];

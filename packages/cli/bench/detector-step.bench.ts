@@ -3,12 +3,12 @@
  * phase (forward + loss, backward + clipping, SGD update, JS outside kernels). Not a test.
  *
  * Run from the repository root (sources, no build needed):
- *   node --import tsx packages/engine/bench/detector-step.bench.ts [--detectors atss,fcos,gfl] [--runs 5] [--top 25]
+ *   node --import tsx packages/cli/bench/detector-step.bench.ts [--detectors atss,fcos,gfl] [--runs 5] [--top 25]
  *
  * Network and step are the `quick` stable-gain preset's (packages/cli/src/bench.ts): resnet10-mini,
  * 32-channel FPN and head, 2 stacked convs, 10 classes, the registry's small-input prior sizes,
  * batch 8 of 128x128, SgdMomentum(0.9, wd 1e-4) and gradient clipping at 35 through the engine's
- * trainStep, as `hpf train` does. Images are uniform noise with 1-12 boxes of 6-100 px per image
+ * Trainer (the step `hpf train`'s fit runs). Images are uniform noise with 1-12 boxes of 6-100 px per image
  * (the digits-det quick range), drawn from a fixed seed. The detectors run with hpf: false.
  *
  * --compare kernels:MaxPoolGrad,Identity times the step with those kernels as tfjs-backend-wasm
@@ -35,14 +35,14 @@ import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { KernelConfig, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 
-register('./support/sources-resolve-hook.mjs', import.meta.url);
+register('../../../tools/sources-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 // The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
 const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
-const { registerWasmTrainingKernels, SgdMomentum, trainStep, createRng } = await import('@hpf/engine');
-const { median } = await import('./support/reference.js');
+const { registerWasmTrainingKernels, Trainer, createRng } = await import('@hpf/engine');
+const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');
 
@@ -91,9 +91,10 @@ const profiler = new KernelProfiler<Phase>(PHASES, (name, inputs) =>
 
 async function profileDetector(name: string): Promise<void> {
   const detector = await createQuickDetector(name);
-  const variables = detector.trainableVariables();
-  const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
+  const trainer = new Trainer(detector, { lr: () => 0.01, momentum: 0.9, weightDecay: 1e-4, clipGradNorm: 35 });
+  const { optimizer, variables } = trainer;
   const innerStep = optimizer.step.bind(optimizer);
+  const innerLoss = detector.computeLoss.bind(detector);
   let mark = 0;
   // CPU ms per phase, kernels and JS together (the profiler books the kernels' share).
   const phaseCpu: Record<Phase, number> = { forward: 0, backward: 0, update: 0 };
@@ -103,28 +104,24 @@ async function profileDetector(name: string): Promise<void> {
     mark = now;
     profiler.part = next;
   };
+  // The phase boundaries: the loss is computed (backward starts), the optimizer is called (update starts).
+  detector.computeLoss = (...args) => {
+    const result = innerLoss(...args);
+    lap('backward');
+    return result;
+  };
   optimizer.step = (grads, lr) => {
     lap('update');
     innerStep(grads, lr);
   };
   const wallTimes: number[] = [];
+  let iteration = 0;
   const step = (): number => {
     const wallStart = performance.now();
     const start = cpuMs();
     mark = start;
     profiler.part = 'forward';
-    trainStep({
-      lossFn: () => {
-        const result = detector.computeLoss(images, targets);
-        result.total.dispose();
-        lap('backward');
-        return result.losses;
-      },
-      variables,
-      optimizer,
-      lr: 0.01,
-      clipGradNorm: 35,
-    });
+    trainer.step({ images, targets }, iteration++);
     lap('forward');
     wallTimes.push(performance.now() - wallStart);
     return cpuMs() - start;
@@ -143,7 +140,7 @@ async function profileDetector(name: string): Promise<void> {
     `\n## ${name}: step ${mean.toFixed(0)} ms CPU (mean of ${runs}; median ${median(times).toFixed(0)} ms CPU, ${median(wallTimes).toFixed(0)} ms wall), ${variables.length} variables\n`,
   );
   console.log(profileTables(p, phaseCpu, { runs, meanMs: mean, top, unit: 'step', partHeading: 'phase', kernelHeading: 'kernel', digits: 1 }).join('\n'));
-  optimizer.dispose();
+  trainer.dispose();
   detector.dispose();
 }
 
@@ -277,28 +274,18 @@ async function armsFor(spec: string): Promise<[Arm, Arm]> {
 
 async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
   const detector = await createQuickDetector(name);
-  const variables = detector.trainableVariables();
-  const optimizer = new SgdMomentum(variables, { momentum: 0.9, weightDecay: 1e-4 });
+  const trainer = new Trainer(detector, { lr: () => 0.01, momentum: 0.9, weightDecay: 1e-4, clipGradNorm: 35 });
   const predict = async (): Promise<[number, number]> => {
     const wall = performance.now();
     const cpu = cpuMs();
     await detector.predict(images);
     return [cpuMs() - cpu, performance.now() - wall];
   };
+  let iteration = 0;
   const train = async (): Promise<[number, number]> => {
     const wall = performance.now();
     const cpu = cpuMs();
-    trainStep({
-      lossFn: () => {
-        const result = detector.computeLoss(images, targets);
-        result.total.dispose();
-        return result.losses;
-      },
-      variables,
-      optimizer,
-      lr: 0.01,
-      clipGradNorm: 35,
-    });
+    trainer.step({ images, targets }, iteration++);
     return [cpuMs() - cpu, performance.now() - wall];
   };
   const step = values.predict ? predict : train;
@@ -323,7 +310,7 @@ async function compareDetector(name: string, arms: [Arm, Arm]): Promise<void> {
   const [a, b] = cpuTimes.map(median) as [number, number];
   const [wa, wb] = wallTimes.map(median) as [number, number];
   console.log(`| ${name} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b / a).toFixed(3)} | ${wa.toFixed(0)} | ${wb.toFixed(0)} | ${(wb / wa).toFixed(3)} |`);
-  optimizer.dispose();
+  trainer.dispose();
   detector.dispose();
 }
 

@@ -5,7 +5,7 @@
  * and stored no variable list; those are read too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SgdMomentum, SgdState } from '@hpf/engine';
+import type { SgdMomentum, SgdState } from './sgd.js';
 
 export const MOMENTUM_PREFIX = 'momentum/';
 

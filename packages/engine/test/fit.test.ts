@@ -1,0 +1,150 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Detector, DetectorState } from '@hpf/fpn';
+import { fit, readCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/index.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'hpf-fit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A two-weight "detector": loss 0.5 |w - c|^2 with c the batch's mean pixel, a state that counts
+ * the loss calls (as HPF's focus state counts its steps), and the epochs it was given.
+ */
+function toy(): { det: Detector; w: tf.Variable; epochs: number[] } {
+  const init = tf.tensor1d([1, -2]);
+  const w = tf.variable(init);
+  init.dispose();
+  let calls = 0;
+  const epochs: number[] = [];
+  const det = {
+    name: 'toy',
+    config: {},
+    model: { stateDict: () => [['w', w]] },
+    trainableVariables: () => [w],
+    computeLoss: (images: tf.Tensor4D) => {
+      calls++;
+      const fit = tf.tidy(() => tf.mul(tf.sum(tf.square(tf.sub(w, tf.mean(images)))), 0.5)) as tf.Scalar;
+      return { losses: { fit }, total: tf.clone(fit), stats: { levels: [{ gamma: calls, numPositives: 1 }], numPositives: 1, avgFactor: 1 } };
+    },
+    state: (): DetectorState => ({ focus: { format: 1, mode: 'hierarchical', statistic: 'mean-nll', momentum: 0, numLevels: 1, steps: calls, smoothed: [], history: [] } }),
+    loadState: (state: DetectorState) => {
+      calls = state.focus!.steps;
+    },
+    setEpoch: (epoch: number) => epochs.push(epoch),
+    predict: async () => [],
+    dispose: () => w.dispose(),
+  };
+  return { det: det as unknown as Detector, w, epochs };
+}
+
+// Batch i has every pixel equal to i: a different target per iteration, a pure function of i.
+const batchOf = (released: number[]) => (iteration: number): TrainBatch => {
+  const images = tf.fill([1, 2, 2, 3], iteration) as tf.Tensor4D;
+  return { images, targets: [], release: () => (images.dispose(), released.push(iteration)) };
+};
+const trainer = { lr: (i: number) => 0.1 / (1 + i), momentum: 0.9, weightDecay: 0.01 };
+
+describe('fit', () => {
+  it('runs the steps with the epoch set first, validates every N (not after the last) and releases every batch', async () => {
+    const { det, w, epochs } = toy();
+    const released: number[] = [];
+    const order: string[] = [];
+    const before = tf.memory().numTensors;
+    const result = await fit({
+      detector: det,
+      steps: 7,
+      iterationsPerEpoch: 3,
+      batch: batchOf(released),
+      trainer,
+      validation: { every: 2, run: async (iteration) => ({ iteration, value: w.dataSync()[0]! }) },
+      hooks: {
+        beforeIteration: (i) => order.push(`before ${i} after epoch ${epochs.at(-1)}`),
+        onIteration: (e) => order.push(`done ${e.iteration} epoch ${e.epoch}`),
+      },
+    });
+    expect(epochs).toEqual([0, 0, 0, 1, 1, 1, 2]);
+    expect(order.slice(0, 4)).toEqual(['before 0 after epoch 0', 'done 0 epoch 0', 'before 1 after epoch 0', 'done 1 epoch 0']);
+    expect(released).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(result.validations.map((v) => v.iteration)).toEqual([2, 4, 6]);
+    expect(result.history.map((r) => [r.iteration, r.lr, r.gammas, r.positives])).toEqual(
+      Array.from({ length: 7 }, (_, i) => [i, 0.1 / (1 + i), [i + 1], [1]]),
+    );
+    expect(result.interrupted).toBe(false);
+    // the first loss: 0.5 ((1 - 0)^2 + (-2 - 0)^2)
+    expect(result.history[0]!.losses.total).toBeCloseTo(2.5, 6);
+    expect(tf.memory().numTensors).toBe(before);
+    det.dispose();
+  });
+
+  it('stopped by the signal and resumed from its checkpoint, gives the uninterrupted run to the bit', async () => {
+    const straight = toy();
+    const full = await fit({ detector: straight.det, steps: 6, iterationsPerEpoch: 4, batch: batchOf([]), trainer });
+    const path = join(dir, 'resume.hpf');
+    const first = toy();
+    const controller = new AbortController();
+    const stopped = await fit({
+      detector: first.det,
+      steps: 6,
+      iterationsPerEpoch: 4,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: false, meta: { run: 'a' } },
+      hooks: { onIteration: (e) => e.iteration === 2 && controller.abort(), signal: controller.signal },
+    });
+    expect(stopped.interrupted).toBe(true);
+    expect(stopped.history).toHaveLength(3);
+    const header = readCheckpoint<CheckpointHeader & { run: string }>(path).meta;
+    expect(header).toMatchObject({ format: 2, iteration: 3, run: 'a', focus: { steps: 3 }, optimizer: { variables: ['w'] } });
+    first.det.dispose();
+
+    const second = toy();
+    const seen: unknown[] = [];
+    const resumed = await fit({
+      detector: second.det,
+      steps: 6,
+      iterationsPerEpoch: 4,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: true, meta: { run: 'a' }, checkResume: (stored) => seen.push(stored.run) },
+    });
+    expect(seen).toEqual(['a']);
+    expect(second.epochs).toEqual([0, 1, 1]);
+    expect(resumed.history).toEqual(full.history);
+    expect(Array.from(second.w.dataSync())).toEqual(Array.from(straight.w.dataSync()));
+    second.det.dispose();
+    straight.det.dispose();
+  });
+
+  it('refuses a resume the caller rejects before restoring anything', async () => {
+    const path = join(dir, 'refuse.hpf');
+    const a = toy();
+    await fit({ detector: a.det, steps: 2, iterationsPerEpoch: 1, batch: batchOf([]), trainer, checkpoint: { path, every: 0, resume: false, meta: {} } });
+    a.det.dispose();
+    const b = toy();
+    const w0 = Array.from(b.w.dataSync());
+    const refuse = () => {
+      throw new Error('other options');
+    };
+    await expect(
+      fit({ detector: b.det, steps: 3, iterationsPerEpoch: 1, batch: batchOf([]), trainer, checkpoint: { path, every: 0, resume: true, meta: {}, checkResume: refuse } }),
+    ).rejects.toThrow('other options');
+    expect(Array.from(b.w.dataSync())).toEqual(w0);
+    b.det.dispose();
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('names a bad option', async () => {
+    const { det } = toy();
+    await expect(fit({ detector: det, steps: 0, iterationsPerEpoch: 1, batch: batchOf([]), trainer })).rejects.toThrow("fit: option 'steps' must be a positive integer, got 0");
+    await expect(fit({ detector: det, steps: 1, iterationsPerEpoch: 0, batch: batchOf([]), trainer })).rejects.toThrow("option 'iterationsPerEpoch'");
+    det.dispose();
+  });
+});
