@@ -19,10 +19,10 @@ import {
   type FitIterationEvent,
   type IterationRecord,
 } from '@hpf/engine';
-import { createBatchLoader, readCocoDataset, writeFileAtomic, type CocoDataset } from '@hpf/data';
+import { createBatchLoader, writeFileAtomic, type CocoDataset } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
-import { resolveData, type DataSource } from './data-source.js';
+import { readSplit, resolveData, type DataSource } from './data-source.js';
 import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { evaluateDetector } from './evaluate.js';
 import { applyInitialWeights, backboneOption, checkInitialWeights } from './initial-weights.js';
@@ -242,7 +242,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   const ckptPath = checkpointPath(out);
   const cacheOptions = options.dataCache === undefined ? { log } : { log, cacheDir: options.dataCache };
   const source: DataSource = resolveData(options.data, cacheOptions);
-  const train = readCocoDataset(source.trainDir);
+  const train = readSplit(source.train);
   const inputSize = options.inputSize ?? train.images[0]?.width ?? 0;
   if (inputSize <= 0) throw new Error(`${source.trainDir}: the training split has no images`);
   // Batches per epoch as the loader below counts them (dropLast).
@@ -254,7 +254,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   }
   // The validation split is read and checked before training, so a broken one costs no training.
   const valEvery = options.valEvery ?? 0;
-  const val = options.evaluate || valEvery > 0 ? readCocoDataset(source.valDir) : undefined;
+  const val = options.evaluate || valEvery > 0 ? readSplit(source.val) : undefined;
   if (val !== undefined) checkSameCategories(train, val, source.valDir);
   const detector = await buildDetector(options.detector, detectorOptions);
   // Pretrained starting weights; a resumed run takes its own from the checkpoint instead.
