@@ -5,10 +5,13 @@ import { defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const packageDirs = readdirSync(`${root}packages`).filter((d) => existsSync(`${root}packages/${d}/package.json`));
 
-// Tests import workspace packages from their sources, so `npm test` needs no prior build.
-const alias = Object.fromEntries(
-  packageDirs.map((d) => [`@hpf/${d}`, `${root}packages/${d}/src/index.ts`]),
-);
+// Tests import workspace packages from their sources, so `npm test` needs no prior build:
+// `@hpf/x` -> packages/x/src/index.ts, and a package's Node-only subpath `@hpf/x/node` ->
+// packages/x/src/node.ts.
+const alias = packageDirs.flatMap((d) => [
+  { find: new RegExp(`^@hpf/${d}/node$`), replacement: `${root}packages/${d}/src/node.ts` },
+  { find: new RegExp(`^@hpf/${d}$`), replacement: `${root}packages/${d}/src/index.ts` },
+]);
 
 export default defineConfig({
   resolve: { alias },

@@ -171,7 +171,7 @@ function detectorArg(value: string): string {
 }
 
 async function startBackend(backend: string | undefined, threads: number | undefined, io: CliIo): Promise<void> {
-  const { initBackend, formatBackendChoice } = await import('@hpf/engine');
+  const { initBackend, formatBackendChoice } = await import('@hpf/engine/node');
   const choice = await initBackend({ ...(backend === undefined ? {} : { prefer: backend as never }), ...(threads === undefined ? {} : { threads }) });
   io.err(`${formatBackendChoice(choice)}\n`);
 }
@@ -251,6 +251,8 @@ export function createProgram(io: CliIo = defaultIo): Command {
   train.action(async (o: TrainCliOptions) => {
     const options = trainOptionsFromCli(o);
     await startBackend(o.backend, o.threads, io);
+    // Training's runtime set-up (gradients, wasm training kernels); eval and predict need none.
+    (await import('@hpf/engine')).installTrainingKernels();
     const { runTraining, TrainingStoppedError } = await import('./train.js');
     const { createProgressView } = await import('./progress.js');
     const { formatSummary } = await import('@hpf/eval');

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBackendChoice, initBackend, resolveWasmThreads, type BackendChoice } from '../src/index.js';
+import { formatBackendChoice, initBackend, resolveWasmThreads, type BackendChoice } from '../src/node.js';
 import { createConvNet, makeBatch } from './support/conv-net.js';
 
 const withoutNative = async (specifier: string): Promise<never> => {
