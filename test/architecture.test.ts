@@ -12,6 +12,8 @@ const LAYER: Record<string, number> = {
   '@hpf/data': 2,
   '@hpf/eval': 2,
   '@hpf/digits-det': 3,
+  // Exported models: rebuilds any adapter from a descriptor.
+  '@hpf/model': 4.5,
   '@hpf/cli': 5,
   // Private test helpers for the adapters' suites: may use anything below the adapters, and no
   // library source may import it (checked below).

@@ -11,14 +11,14 @@ const root = new URL('..', import.meta.url).pathname;
 const packagesDir = join(root, 'packages');
 const workspace = new Set(readdirSync(packagesDir).filter((d) => existsSync(join(packagesDir, d, 'package.json'))));
 
-// `@hpf/x` -> packages/x/src/index.ts, `@hpf/x/node` -> packages/x/src/node.ts (as vitest.config.ts).
+// `@hpf/x` -> packages/x/src/index.ts, `@hpf/x/y` -> packages/x/src/y.ts (as vitest.config.ts).
 const workspaceSources: Plugin = {
   name: 'hpf-workspace-sources',
   setup(b) {
-    b.onResolve({ filter: /^@hpf\/[a-z-]+(\/node)?$/ }, (args) => {
-      const [, name, sub] = /^@hpf\/([a-z-]+)(\/node)?$/.exec(args.path)!;
+    b.onResolve({ filter: /^@hpf\/[a-z-]+(\/[a-z-]+)?$/ }, (args) => {
+      const [, name, sub] = /^@hpf\/([a-z-]+)(?:\/([a-z-]+))?$/.exec(args.path)!;
       if (!workspace.has(name!)) return undefined;
-      return { path: join(packagesDir, name!, 'src', sub === undefined ? 'index.ts' : 'node.ts') };
+      return { path: join(packagesDir, name!, 'src', `${sub ?? 'index'}.ts`) };
     });
   },
 };
@@ -44,7 +44,7 @@ async function browserBundleErrors(entry: string): Promise<string[]> {
 }
 
 const ADAPTERS = ['retinanet', 'fcos', 'atss', 'foveabox', 'freeanchor', 'paa', 'gfl', 'vfnet', 'tood'];
-const BROWSER_ENTRIES = [...ADAPTERS.map((a) => `@hpf/${a}`), '@hpf/loss', '@hpf/fpn', '@hpf/engine'];
+const BROWSER_ENTRIES = [...ADAPTERS.map((a) => `@hpf/${a}`), '@hpf/loss', '@hpf/fpn', '@hpf/engine', '@hpf/data/letterbox', '@hpf/model'];
 
 describe('browser bundles (esbuild, platform browser)', () => {
   for (const entry of BROWSER_ENTRIES) {

@@ -354,6 +354,21 @@ export function createProgram(io: CliIo = defaultIo): Command {
       }),
   );
 
+  program.addCommand(
+    new Command('export')
+      .description('a trained run as a model folder for @hpf/model loadDetector (Node or browser): model.json + weight shards, BatchNorm folded')
+      .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .requiredOption('--out <dir>', 'new (or empty) folder for model.json and the .bin shards')
+      .option('--backend <name>', 'tfjs backend')
+      .action(async (o: { run: string; out: string; backend?: string }) => {
+        await startBackend(o.backend, undefined, io);
+        const { exportRun } = await import('./export.js');
+        const result = await exportRun(o.run, o.out);
+        const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
+        io.out(`${result.detector} (iteration ${result.iteration}) exported to ${result.dir}: ${result.files.length} files, ${(bytes / 1024).toFixed(0)} KiB\n`);
+      }),
+  );
+
   const bench = new Command('bench').description('benchmarks');
   bench.addCommand(
     new Command('stable-gain')
