@@ -151,8 +151,8 @@ describe('errors name the file and come before any work', () => {
     detector.dispose();
     const jsonPath = join(dir, 'model.json');
     const original = readFileSync(jsonPath, 'utf8');
-    const edit = (change: (j: Record<string, any>) => void) => {
-      const j = JSON.parse(original);
+    const edit = (change: (j: Omit<ModelJson, 'format'> & { format: string }) => void) => {
+      const j = JSON.parse(original) as Omit<ModelJson, 'format'> & { format: string };
       change(j);
       writeFileSync(jsonPath, JSON.stringify(j));
     };
