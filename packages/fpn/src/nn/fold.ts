@@ -1,5 +1,14 @@
 import type { AnyModule } from './module.js';
-import { BatchNorm2d, Conv2d } from './layers.js';
+import type { BatchNorm2d, Conv2d } from './layers.js';
+
+// Recognised by their methods, not instanceof: a detector built through the other build of
+// @hpf/fpn (a CJS caller's dynamic import() loads the adapters' ESM build) has other classes.
+const has = (m: AnyModule | null, method: string, count: string): boolean => {
+  const fields = m as unknown as Record<string, unknown> | null;
+  return fields !== null && typeof fields[method] === 'function' && typeof fields[count] === 'number';
+};
+const isBatchNorm = (m: AnyModule | null): m is BatchNorm2d => has(m, 'markFolded', 'numFeatures');
+const isConv = (m: AnyModule | null): m is Conv2d => has(m, 'foldBatchNorm', 'outChannels');
 
 /**
  * Folds every BatchNorm2d into the Conv2d it follows (Conv2d.foldBatchNorm), for inference: the
@@ -15,7 +24,7 @@ export function foldBatchNorms(root: AnyModule): number {
   for (const [, module] of root.namedModules()) {
     let previous: AnyModule | null = null;
     for (const [, child] of module.namedChildren()) {
-      if (child instanceof BatchNorm2d && !child.folded && previous instanceof Conv2d && previous.outChannels === child.numFeatures) {
+      if (isBatchNorm(child) && !child.folded && isConv(previous) && previous.outChannels === child.numFeatures) {
         previous.foldBatchNorm(child);
         count++;
       }
