@@ -111,7 +111,7 @@ try {
   const { writeDigitsDet, PRESETS } = await import(join(ROOT, 'packages/digits-det/dist/index.js'));
   const data = join(work, 'data');
   // Whole, well-separated digits: ATSS overfits two such images within the steps below.
-  const preset = { ...PRESETS.quick, minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, maxPartials: 0, maxStrokesOver: 0 };
+  const preset = { ...PRESETS.quick, minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, minInkSide: 0, maxPartials: 0, maxStrokesOver: 0 };
   writeDigitsDet(data, { preset, seed: 3, train: 2, val: 1 });
   const imageDir = join(work, 'image');
   mkdirSync(imageDir);

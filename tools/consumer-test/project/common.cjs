@@ -8,7 +8,7 @@ const path = require('node:path');
 const STEPS = 40;
 // The training images of @hpf/testkit's overfit harness: 2-3 whole digits per image, no partial
 // digits, so that a small ATSS overfits two images within STEPS steps.
-const PRESET_OVERRIDES = { minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, maxPartials: 0, maxStrokesOver: 0 };
+const PRESET_OVERRIDES = { minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, minInkSide: 0, maxPartials: 0, maxStrokesOver: 0 };
 
 let current = 'start';
 function check(condition, message) {
