@@ -58,7 +58,7 @@ describe('hpf export', () => {
         const p = fromPredict[i]!;
         expect(d.categoryId).toBe(p.category_id);
         expect(d.score).toBeCloseTo(p.score, 6);
-        const [x, y, w, h] = p.bbox;
+        const [x, y, w, h] = p.bbox as [number, number, number, number];
         [x, y, x + w, y + h].forEach((v, k) => expect(Math.abs(d.box[k]! - v)).toBeLessThan(1e-3));
       });
       compared += fromModel.length;
