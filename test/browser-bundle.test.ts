@@ -50,11 +50,11 @@ describe('browser bundles (esbuild, platform browser)', () => {
   for (const entry of BROWSER_ENTRIES) {
     it(`${entry} imports no Node built-in`, async () => {
       expect(await browserBundleErrors(entry)).toEqual([]);
-    });
+    }, 120_000);
   }
 
   it('the check fails on a Node built-in: @hpf/fpn/node (node:fs) does not bundle', async () => {
     const errors = await browserBundleErrors('@hpf/fpn/node');
     expect(errors.some((e) => /Could not resolve "node:(fs\/promises|crypto|path)"/.test(e) && e.includes('file-handler.ts'))).toBe(true);
-  });
+  }, 120_000);
 });

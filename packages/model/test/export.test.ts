@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detector } from '@hpf/fpn';
-import { DETECTOR_FACTORIES, MODEL_FORMAT, PIXELS_01, type ModelJson } from '../src/index.js';
+import { DETECTOR_FACTORIES, loadDetector as loadFromUrlOrFiles, MODEL_FORMAT, PIXELS_01, type ModelJson } from '../src/index.js';
 import { exportDetector, loadDetector } from '../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hpf-model-'));
@@ -124,6 +124,23 @@ describe('detect', () => {
     input.dispose();
     await expect(model.detect({ width, height, data: rgb.subarray(1) })).rejects.toThrow(/image data has 9599 values for 80 x 40 pixels/);
     model.dispose();
+  });
+});
+
+describe('loadDetector from picked files', () => {
+  it('loads from File objects (a file picker) with the same outputs, and names a missing shard', async () => {
+    const dir = freshDir();
+    const detector = await build('gfl');
+    const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const expected = headOutputs(detector, x);
+    await exportDetector(detector, { detector: 'gfl', options: OPTIONS, classes: CLASSES, inputSize: 64 }, dir);
+    detector.dispose();
+    const files = readdirSync(dir).map((name) => new File([readFileSync(join(dir, name))], name));
+    const fromFiles = await loadFromUrlOrFiles(files);
+    expect(maxRelativeDiff(expected, headOutputs(fromFiles.detector, x))).toBeLessThan(1e-5);
+    fromFiles.dispose();
+    await expect(loadFromUrlOrFiles(files.filter((f) => f.name === 'model.json'))).rejects.toThrow(/lack 'group1-shard1of1\.bin' \(pick model\.json and every \.bin file/);
+    x.dispose();
   });
 });
 
