@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'runs/**', '**/coverage/**', '**/node_modules/**', '**/.turbo/**'] },
+  { ignores: ['**/dist/**', 'examples/browser/dist/**', 'runs/**', '**/coverage/**', '**/node_modules/**', '**/.turbo/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,6 +20,11 @@ export default tseslint.config(
       // the untyped CommonJS package has no types to import instead. Type references stay banned.
       '@typescript-eslint/triple-slash-reference': ['error', { path: 'always', types: 'prefer-import', lib: 'always' }],
     },
+  },
+  {
+    // The browser example runs in a page, not in Node.
+    files: ['examples/browser/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // CommonJS files (.cjs) have no import syntax: require() is how they load modules.

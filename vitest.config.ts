@@ -5,10 +5,13 @@ import { defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const packageDirs = readdirSync(`${root}packages`).filter((d) => existsSync(`${root}packages/${d}/package.json`));
 
-// Tests import workspace packages from their sources, so `npm test` needs no prior build.
-const alias = Object.fromEntries(
-  packageDirs.map((d) => [`@hpf/${d}`, `${root}packages/${d}/src/index.ts`]),
-);
+// Tests import workspace packages from their sources, so `npm test` needs no prior build:
+// `@hpf/x` -> packages/x/src/index.ts, and a subpath export `@hpf/x/y` (e.g. the Node-only
+// `@hpf/fpn/node`) -> packages/x/src/y.ts.
+const alias = packageDirs.flatMap((d) => [
+  { find: new RegExp(`^@hpf/${d}/([a-z-]+)$`), replacement: `${root}packages/${d}/src/$1.ts` },
+  { find: new RegExp(`^@hpf/${d}$`), replacement: `${root}packages/${d}/src/index.ts` },
+]);
 
 export default defineConfig({
   resolve: { alias },

@@ -29,6 +29,10 @@ const ATTW = binOf('attw');
 // so a CJS build could never load): attw's esm-only profile skips the node10 and node16-from-CJS
 // resolutions, which cannot succeed for such a package. Every other package ships ESM and CJS.
 const ATTW_PROFILE = { '@hpf/cli': 'esm-only' };
+// Packages with subpath exports (`@hpf/fpn/node`, `@hpf/data/letterbox`, ...): node10 resolution
+// ignores "exports", so no subpath can resolve there; they target Node >= 20 (engines), whose
+// resolution attw checks under its node16 profile (node16 CJS/ESM and bundlers).
+const hasSubpaths = (pkg) => Object.keys(pkg.exports ?? {}).some((k) => k !== '.' && k !== './package.json');
 
 const packages = readdirSync(join(ROOT, 'packages'))
   .sort()
@@ -62,7 +66,7 @@ try {
     mkdirSync(unpacked);
     const untar = await run('tar', ['-xzf', tarball, '-C', unpacked], work);
     if (untar.code !== 0) return { name: pkg.name, failures: [`tar: ${untar.output}`] };
-    const profile = ATTW_PROFILE[pkg.name];
+    const profile = ATTW_PROFILE[pkg.name] ?? (hasSubpaths(pkg) ? 'node16' : undefined);
     const publint = await run(PUBLINT, ['--strict', '--pack', 'false', join(unpacked, 'package')], work);
     const attw = await run(ATTW, [tarball, '--format', 'ascii', ...(profile ? ['--profile', profile] : [])], work);
     const failures = [];

@@ -2,7 +2,7 @@
 // few hundred steps, evaluate on the validation split and print AP. Runs the BUILT packages
 // (`npm run build` first). Usage: node examples/adapters/<detector>.mjs [--steps N] [--no-hpf]
 import { parseArgs } from 'node:util';
-import { initBackend, formatBackendChoice } from '@hpf/engine';
+import { initBackend, formatBackendChoice } from '@hpf/engine/node';
 import { runTraining, formatProgressLine } from '@hpf/cli';
 
 export async function trainAdapter(detector) {

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CocoFolderWriter, readCocoDataset } from '@hpf/data';
-import { createRng, initBackend, formatBackendChoice } from '@hpf/engine';
+import { createRng } from '@hpf/engine';
+import { initBackend, formatBackendChoice } from '@hpf/engine/node';
 import { runTraining, openRun, listImages, predictImages, TRAIN_DEFAULTS } from '@hpf/cli';
 
 const { values: args } = parseArgs({

@@ -8,7 +8,7 @@
 //             --input-size 320 --batch-size 2 --lr 0.00125 --steps 1000 --out runs/finetune-atss
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { initBackend, formatBackendChoice } from '@hpf/engine';
+import { initBackend, formatBackendChoice } from '@hpf/engine/node';
 import { runTraining, TRAIN_DEFAULTS } from '@hpf/cli';
 
 const { values: args } = parseArgs({

@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // letterbox: a browser-safe entry (the main one reads files with node:fs).
+  entry: ['src/index.ts', 'src/letterbox.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -41,7 +41,7 @@ const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 // The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
 const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
-const { registerWasmTrainingKernels, Trainer, createRng } = await import('@hpf/engine');
+const { installTrainingKernels, Trainer, createRng } = await import('@hpf/engine');
 const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');
@@ -63,7 +63,7 @@ const top = Number(values.top);
 const batch = Number(values.batch);
 const size = Number(values.size);
 
-registerWasmTrainingKernels();
+installTrainingKernels();
 await tf.setBackend('wasm');
 
 const rng = createRng(7);

@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { initBackend } from '@hpf/engine';
+import { initBackend } from '@hpf/engine/node';
 import { createBatchLoader, readCocoDataset } from '@hpf/data';
 import { atssAssign, createAnchorGenerator, featureSizesFor, type Detector, type DetectorTarget, type PriorGenerator } from '@hpf/fpn';
 import { retinaTargets, type RetinaAssignerOptions } from '@hpf/retinanet';

@@ -46,7 +46,7 @@ if (warmup >= iters) throw new Error(`--warmup (${warmup}) must be below --iters
 // tfjs-core's package entry first: @hpf/engine's sources import tfjs-core's ESM gradient files,
 // and the tensor engine must be the one whose Tensor class has the chained ops installed.
 await import('@tensorflow/tfjs-core');
-const { initBackend, formatBackendChoice } = await import('@hpf/engine');
+const { initBackend, formatBackendChoice } = await import('@hpf/engine/node');
 const { parseDetectorList } = await import('../src/registry.js');
 const { createQuickTrainer, loadQuickData, tf, QUICK } = await import('./support/quick.js');
 

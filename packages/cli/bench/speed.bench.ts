@@ -153,7 +153,7 @@ async function measure(): Promise<SpeedReport> {
   // tfjs-core's package entry first: @hpf/engine's sources import tfjs-core's ESM gradient files,
   // and the tensor engine must be the one whose Tensor class has the chained ops installed.
   const tf = await import('@tensorflow/tfjs-core');
-  const { initBackend, formatBackendChoice } = await import('@hpf/engine');
+  const { initBackend, formatBackendChoice } = await import('@hpf/engine/node');
   const { parseDetectorList } = await import('../src/registry.js');
   const { buildDetector, detectorOptionsFor } = await import('../src/train.js');
   const { createQuickTrainer, loadQuickData, quickTrainOptions, QUICK } = await import('./support/quick.js');

@@ -223,7 +223,7 @@ function detectorArg(value: string): string {
 }
 
 async function startBackend(backend: string | undefined, threads: number | undefined, io: CliIo): Promise<void> {
-  const { initBackend, formatBackendChoice } = await import('@hpf/engine');
+  const { initBackend, formatBackendChoice } = await import('@hpf/engine/node');
   const choice = await initBackend({ ...(backend === undefined ? {} : { prefer: backend as never }), ...(threads === undefined ? {} : { threads }) });
   io.err(`${formatBackendChoice(choice)}\n`);
 }
@@ -314,6 +314,8 @@ export function createProgram(io: CliIo = defaultIo): Command {
   train.action(async (o: TrainCliOptions) => {
     const options = trainOptionsFromCli(o);
     await startBackend(o.backend, o.threads, io);
+    // Training's runtime set-up (gradients, wasm training kernels); eval and predict need none.
+    (await import('@hpf/engine')).installTrainingKernels();
     const { runTraining, TrainingStoppedError } = await import('./train.js');
     const { createProgressView } = await import('./progress.js');
     const { formatSummary } = await import('@hpf/eval');
@@ -472,6 +474,21 @@ export function createProgram(io: CliIo = defaultIo): Command {
         const out = resolve(o.out ?? `browse-${o.split}.png`);
         writeFileAtomic(out, drawMosaicPng(tiles, dataset.categories.map((c) => c.name)));
         io.out(`${formatSummary(dataset)}\n${n} of ${dataset.images.length} images with their ground truth: ${out}\n`);
+      }),
+  );
+
+  program.addCommand(
+    new Command('export')
+      .description('a trained run as a model folder for @hpf/model loadDetector (Node or browser): model.json + weight shards, BatchNorm folded')
+      .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .requiredOption('--out <dir>', 'new (or empty) folder for model.json and the .bin shards')
+      .option('--backend <name>', 'tfjs backend')
+      .action(async (o: { run: string; out: string; backend?: string }) => {
+        await startBackend(o.backend, undefined, io);
+        const { exportRun } = await import('./export.js');
+        const result = await exportRun(o.run, o.out);
+        const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
+        io.out(`${result.detector} (iteration ${result.iteration}) exported to ${result.dir}: ${result.files.length} files, ${(bytes / 1024).toFixed(0)} KiB\n`);
       }),
   );
 

@@ -30,11 +30,12 @@ describe('hpf --help', () => {
   it('the program and every command print their usage', async () => {
     const top = await run(['--help']);
     expect(top.error?.code).toBe('commander.helpDisplayed');
-    for (const name of ['train', 'eval', 'predict', 'bench', 'report', 'detectors']) expect(top.io.outText).toContain(name);
+    for (const name of ['train', 'eval', 'predict', 'export', 'bench', 'report', 'detectors']) expect(top.io.outText).toContain(name);
     for (const [args, needle] of [
       [['train', '--help'], '--hpf-delta <delta>'],
       [['eval', '--help'], '--run <dir>'],
       [['predict', '--help'], '--conf <s>'],
+      [['export', '--help'], '--out <dir>'],
       [['bench', 'stable-gain', '--help'], '--jobs <n>'],
       [['report', '--help'], '<bench-dirs...>'],
     ] as const) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '@hpf/engine';
+import { installTrainingKernels } from '@hpf/engine';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { tinyDataset, tinyOptions } from './support.js';
 
 let data = '';
 beforeAll(async () => {
-  registerWasmTrainingKernels();
+  installTrainingKernels();
   await tf.setBackend('wasm');
   data = tinyDataset();
 });

@@ -1,5 +1,7 @@
 import type { RgbImage } from './image.js';
 
+export type { RgbImage };
+
 /** Where a letterboxed image sits in its canvas: `canvas = original * scale + offset`, per axis. */
 export interface LetterboxGeometry {
   /** `[sx, sy]`: resized width / original width and resized height / original height. */

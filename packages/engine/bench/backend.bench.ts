@@ -19,7 +19,7 @@ register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-cpu');
 const wasmBackend = await import('@tensorflow/tfjs-backend-wasm');
-const { registerWasmTrainingKernels } = await import('../src/index.js');
+const { installTrainingKernels, registerWasmTrainingKernels } = await import('../src/index.js');
 const { createConvNet, makeBatch } = await import('../test/support/conv-net.js');
 const { median, REFERENCE_NET } = await import('./support/reference.js');
 
@@ -80,7 +80,7 @@ async function timeTrainingStep(backend: string, timedRuns: number, batch: numbe
 const format = (r: Timing, n: number): string =>
   `median ${r.median.toFixed(3)} s wall, ${r.cpuMedian.toFixed(3)} s CPU over ${n} runs [${r.all.map((t) => t.toFixed(3)).join(', ')}]`;
 
-registerWasmTrainingKernels();
+installTrainingKernels();
 wasmBackend.setThreadsCount(2);
 await tf.setBackend('wasm');
 const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');

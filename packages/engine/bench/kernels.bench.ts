@@ -11,11 +11,11 @@ register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
-const { registerWasmTrainingKernels } = await import('../src/index.js');
+const { installTrainingKernels } = await import('../src/index.js');
 const { createConvNet, makeBatch } = await import('../test/support/conv-net.js');
 const { median, REFERENCE_NET } = await import('./support/reference.js');
 
-registerWasmTrainingKernels();
+installTrainingKernels();
 await tf.setBackend('wasm');
 
 const net = createConvNet(REFERENCE_NET);

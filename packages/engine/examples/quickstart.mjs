@@ -6,11 +6,14 @@ import {
   assertNoTensorLeak,
   createLrSchedule,
   createRng,
-  formatBackendChoice,
-  initBackend,
+  installTrainingKernels,
   SgdMomentum,
   trainStep,
 } from '@hpf/engine';
+import { formatBackendChoice, initBackend } from '@hpf/engine/node';
+
+// Gradients and the wasm training kernels (trainStep would also do this on its first call).
+installTrainingKernels();
 
 const choice = await initBackend(); // honours HPF_BACKEND=tensorflow|wasm|cpu|...
 console.log('backend:', formatBackendChoice(choice));

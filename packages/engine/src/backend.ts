@@ -9,7 +9,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, type WasmKernelRegistration } from './kernels/register.js';
+// The package's own main entry, not './kernels/register.js': the CJS build of this entry would
+// otherwise carry a second copy of the kernel registry, whose kernel functions are other objects.
+import { activeWasmTrainingKernels, type WasmKernelRegistration } from '@hpf/engine';
 import { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';
 
 /** Values accepted by `prefer` and HPF_BACKEND. */
@@ -132,7 +134,6 @@ async function tryNative(candidate: Candidate, importModule: (s: string) => Prom
 }
 
 async function tryWasm(threads: number): Promise<string | undefined> {
-  registerWasmTrainingKernels();
   // One thread: tfjs' own single-threaded SIMD build, as registered by the package.
   if (threads > 1) registerThreadedWasmBackend(threads);
   try {
@@ -149,7 +150,7 @@ async function wasmInfo(threadsRequested: number): Promise<WasmInfo> {
     multithread: threads > 1,
     threads,
     threadsRequested,
-    kernels: registerWasmTrainingKernels(),
+    kernels: activeWasmTrainingKernels(),
   };
 }
 
@@ -160,8 +161,8 @@ function installHint(request: BackendRequest): string {
 }
 
 /**
- * Selects and initialises the tfjs backend. With the wasm backend, the engine's training kernels
- * are registered first. A request for a specific backend that cannot be used is an error;
+ * Selects and initialises the tfjs backend. It registers no training kernels (inference needs
+ * none): `installTrainingKernels()` from `@hpf/engine` does, before or after this. A request for a specific backend that cannot be used is an error;
  * 'auto' falls through the order and reports why each earlier candidate was skipped.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendChoice> {

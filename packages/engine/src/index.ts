@@ -1,6 +1,16 @@
-import './setup.js';
-
+// The main entry runs nothing on import and imports no Node module: browsers can bundle it.
+// Backend selection (tfjs-node, threaded wasm under Node) is in './node.ts' (`@hpf/engine/node`).
 export {
+  installTrainingKernels,
+  trainingKernelsInstalled,
+  checkWasmBackend,
+  missingWasmBackendMembers,
+  PINNED_TFJS_WASM,
+  WASM_BACKEND_MEMBERS,
+} from './install.js';
+export { registerTfjsGradients, TFJS_GRADIENT_CONFIGS } from './gradients.js';
+export {
+  activeWasmTrainingKernels,
   registerWasmTrainingKernels,
   WASM_MISSING_KERNELS,
   WASM_REPLACED_KERNELS,
@@ -16,18 +26,6 @@ export {
   type LeakCheckOptions,
   type TensorTracker,
 } from './leak-guard.js';
-export {
-  BACKEND_REQUESTS,
-  formatBackendChoice,
-  initBackend,
-  resolveWasmThreads,
-  type BackendChoice,
-  type BackendRequest,
-  type InitBackendOptions,
-  type SkippedBackend,
-  type WasmInfo,
-} from './backend.js';
-export { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';
 export { createRng, type Rng } from './rng.js';
 export { SGD_STATE_FORMAT, SgdMomentum, type Optimizer, type SgdOptions, type SgdState } from './trainer/sgd.js';
 export { createLrSchedule, warmupFactor, type LrSchedule, type LrScheduleOptions } from './trainer/schedule.js';

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatBackendChoice, initBackend } from '../src/index.js';
+import { formatBackendChoice, initBackend } from '../src/node.js';
+import { installTrainingKernels } from '../src/index.js';
 
 const notInstalled = (specifier: string): Error =>
   Object.assign(new Error(`Cannot find package '${specifier}' imported from /x.js`), { code: 'ERR_MODULE_NOT_FOUND' });
@@ -29,7 +30,10 @@ describe('initBackend', () => {
     ]);
     expect(choice.wasm?.simd).toBe(true);
     expect(choice.wasm?.threads).toBe(1);
-    expect(choice.wasm?.kernels).toEqual({
+    // Inference needs no training kernels: choosing a backend registers none.
+    expect(choice.wasm?.kernels).toEqual({ added: [], replaced: [] });
+    installTrainingKernels();
+    expect((await initBackend({ env: { HPF_WASM_THREADS: '1' }, importModule: withoutNative })).wasm?.kernels).toEqual({
       added: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'],
       replaced: ['Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'Cast', 'Slice', 'SplitV', 'Unpack'],
     });

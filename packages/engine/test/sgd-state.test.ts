@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SGD_STATE_FORMAT, SgdMomentum, type SgdState } from '../src/index.js';
+import { installTrainingKernels } from '../src/index.js';
+
+// What the trainer does before training: tfjs-core's gradients and the wasm kernels.
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

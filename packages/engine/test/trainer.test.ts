@@ -10,6 +10,10 @@ import {
   trainStep,
   warmupFactor,
 } from '../src/index.js';
+import { installTrainingKernels } from '../src/index.js';
+
+// What the trainer does before training: tfjs-core's gradients and the wasm kernels.
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -7,6 +7,10 @@ import { conv2dFilterGradient } from '../src/kernels/conv2d-backprop-filter.js';
 import { maxPoolGradConfig } from '../src/kernels/max-pool-grad.js';
 import { displacedWasmKernels } from '../src/kernels/wasm-ops.js';
 import { lcgValues, relativeError, runKernelOn } from './support/compare.js';
+import { installTrainingKernels } from '../src/index.js';
+
+// What the trainer does before training: tfjs-core's gradients and the wasm kernels.
+installTrainingKernels();
 
 beforeAll(async () => {
   registerWasmTrainingKernels();

@@ -5,6 +5,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../src/index.js';
 import { sliceConfig, splitVConfig, unpackConfig } from '../src/kernels/slice.js';
 import { lcgValues } from './support/compare.js';
+import { installTrainingKernels } from '../src/index.js';
+
+// What the trainer does before training: tfjs-core's gradients and the wasm kernels.
+installTrainingKernels();
 
 beforeAll(async () => {
   registerWasmTrainingKernels();

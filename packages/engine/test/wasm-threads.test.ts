@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBackendChoice, initBackend, resolveWasmThreads, type BackendChoice } from '../src/index.js';
+import { formatBackendChoice, initBackend, resolveWasmThreads, type BackendChoice } from '../src/node.js';
+import { installTrainingKernels } from '../src/index.js';
 import { createConvNet, makeBatch } from './support/conv-net.js';
 
 const withoutNative = async (specifier: string): Promise<never> => {
@@ -14,6 +15,8 @@ const withoutNative = async (specifier: string): Promise<never> => {
 let choice: BackendChoice;
 beforeAll(async () => {
   choice = await initBackend({ prefer: 'wasm', threads: 2, env: {}, importModule: withoutNative });
+  // The gradient and training tests below need the training set-up (the backend alone registers none).
+  installTrainingKernels();
 });
 afterAll(async () => {
   await tf.setBackend('cpu');

@@ -3,6 +3,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../src/index.js';
 import { createConvNet, makeBatch } from './support/conv-net.js';
+import { installTrainingKernels } from '../src/index.js';
+
+// What the trainer does before training: tfjs-core's gradients and the wasm kernels.
+installTrainingKernels();
 
 beforeAll(async () => {
   registerWasmTrainingKernels();

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { createBackbone, createFpn, fileIOHandler, loadStateDict, loadWeights, saveWeights, type AnyModule } from '../src/index.js';
+import { createBackbone, createFpn, loadStateDict, saveWeights as saveToHandler, type AnyModule } from '../src/index.js';
+import { fileIOHandler, loadWeights, saveWeights } from '../src/node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hpf-fpn-io-'));
 let counter = 0;
@@ -32,6 +33,12 @@ async function trainedLookingModel(seed: number) {
 }
 
 describe('saveWeights / loadWeights round trip', () => {
+  it("the main entry's saveWeights takes no directory path: it names '@hpf/fpn/node'", async () => {
+    const a = makeModel(1);
+    await expect(saveToHandler(a, 'weights' as never)).rejects.toThrow(/saveWeights: a directory path \('weights'\) needs the file system: import saveWeights from '@hpf\/fpn\/node'/);
+    a.dispose();
+  });
+
   it('is bit-exact for parameters and buffers, across several shards', async () => {
     const dir = freshDir();
     const a = await trainedLookingModel(1);

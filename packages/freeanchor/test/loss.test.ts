@@ -14,6 +14,10 @@ import {
 } from '@hpf/testkit';
 import { createFreeAnchor, FREEANCHOR_DEFAULTS, freeAnchorLoss, type FreeAnchorLossOptions } from '../src/index.js';
 import { fixture, fixtureAnchors, fixtureTargets, levelOutputs } from './fixture.js';
+import { installTrainingKernels } from '@hpf/engine';
+
+// The gradients computeLoss needs under tf.variableGrads (the trainer's set-up).
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

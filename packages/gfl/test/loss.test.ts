@@ -18,6 +18,10 @@ import {
   type HpfSetting,
 } from '@hpf/testkit';
 import { createGfl, gflLoss, integralDistances } from '../src/index.js';
+import { installTrainingKernels } from '@hpf/engine';
+
+// The gradients computeLoss needs under tf.variableGrads (the trainer's set-up).
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,7 +1,3 @@
-// @hpf/engine registers tfjs-core's gradient functions (and the wasm training kernels), which
-// computeLoss needs under tf.variableGrads / optimizer.minimize.
-import '@hpf/engine';
-
 export { createPaa, PaaDetector, PAA_DEFAULTS, type PaaOptions, type PaaConfig } from './paa.js';
 export { paaCandidates, paaReassign, type PaaCandidateOptions, type PaaCandidates, type PaaReassignInput } from './assigner.js';
 export { paaLoss, type PaaLossInput, type PaaLossOptions, type PaaBatchTargets } from './loss.js';

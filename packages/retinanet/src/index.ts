@@ -1,7 +1,3 @@
-// @hpf/engine registers tfjs-core's gradient functions (and the wasm training kernels), which
-// computeLoss needs under tf.variableGrads / optimizer.minimize.
-import '@hpf/engine';
-
 export { createRetinaNet, RetinaNetDetector, RETINANET_DEFAULTS, type RetinaNetOptions, type RetinaNetConfig } from './retinanet.js';
 export { retinaTargets, type RetinaImageTargets, type RetinaAssignerOptions } from './assigner.js';
 export { retinaLoss, type RetinaLossInput, type RetinaLossOptions } from './loss.js';

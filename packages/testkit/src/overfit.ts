@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { appendFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createLrSchedule, createRng, fit, registerWasmTrainingKernels } from '@hpf/engine';
+import { createLrSchedule, createRng, fit, installTrainingKernels } from '@hpf/engine';
 import { evaluateCoco, type CocoAnnotation, type CocoDetection, type CocoStats } from '@hpf/eval';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import type { Detector, DetectorTarget } from '@hpf/fpn';
@@ -57,9 +57,9 @@ export function overfitImages(count = 2, seed = 3): OverfitData {
   return { pixels, size, count: images.length, targets, annotations };
 }
 
-/** The wasm backend with the engine's training kernels: what users train on without a GPU. */
+/** The wasm backend set up for training (gradients + the engine's kernels): what users train on without a GPU. */
 export async function useWasmTraining(): Promise<void> {
-  registerWasmTrainingKernels();
+  installTrainingKernels();
   await tf.setBackend('wasm');
 }
 

@@ -1,7 +1,3 @@
-// @hpf/engine registers tfjs-core's gradient functions (and the wasm training kernels), which
-// computeLoss needs under tf.variableGrads / optimizer.minimize.
-import '@hpf/engine';
-
 export { createTood, ToodDetector, TOOD_DEFAULTS, type ToodOptions, type ToodConfig } from './tood.js';
 export { ToodHead, type ToodHeadOptions, type ToodHeadOutput } from './head.js';
 export { taskAlignedTargets, type TaskAlignedOptions, type TaskAlignedTargets } from './task-aligned-assigner.js';

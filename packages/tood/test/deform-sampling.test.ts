@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@hpf/engine';
+import { installTrainingKernels } from '@hpf/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deformSampling } from '../src/index.js';
 
 beforeAll(async () => {
+  installTrainingKernels();
   await tf.setBackend('cpu');
 });
 

@@ -16,7 +16,7 @@ register('../../../tools/tfjs-core-resolve-hook.mjs', import.meta.url);
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
-const { registerWasmTrainingKernels } = await import('@hpf/engine');
+const { installTrainingKernels } = await import('@hpf/engine');
 const { deformConv2d, deformSamplingPlan } = await import('../src/index.js');
 type Tensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 
@@ -33,7 +33,7 @@ const batch = Number(values.batch);
 const channels = Number(values.channels);
 const sizes = values.sizes.split(',').map(Number);
 
-registerWasmTrainingKernels();
+installTrainingKernels();
 await tf.setBackend('wasm');
 
 /** The dense alternative: per image, S [Ho Wo K, H W] (bilinear weights at one-hot corners) times X [H W, C]. */

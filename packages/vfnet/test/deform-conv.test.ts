@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { registerWasmTrainingKernels } from '@hpf/engine';
+import { installTrainingKernels } from '@hpf/engine';
 import { deformConv2d, deformConv2dWithPlan, deformSamplingPlan } from '../src/index.js';
 
 interface Case {
@@ -22,7 +22,7 @@ interface Case {
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/deform_conv.json', import.meta.url), 'utf8')) as { cases: Case[] };
 
 beforeAll(async () => {
-  registerWasmTrainingKernels();
+  installTrainingKernels();
   await tf.setBackend('cpu');
 });
 

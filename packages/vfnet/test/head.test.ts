@@ -2,6 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createVfnet, scaleGradient, starOffsets } from '../src/index.js';
+import { installTrainingKernels } from '@hpf/engine';
+
+// The gradients computeLoss needs under tf.variableGrads (the trainer's set-up).
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

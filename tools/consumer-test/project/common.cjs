@@ -8,7 +8,7 @@ const path = require('node:path');
 const STEPS = 40;
 // The training images of @hpf/testkit's overfit harness: 2-3 whole digits per image, no partial
 // digits, so that a small ATSS overfits two images within STEPS steps.
-const PRESET_OVERRIDES = { minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, maxPartials: 0, maxStrokesOver: 0 };
+const PRESET_OVERRIDES = { minDigits: 2, maxDigits: 3, minInkHeight: 14, maxInkHeight: 48, minInkSide: 0, maxPartials: 0, maxStrokesOver: 0 };
 
 let current = 'start';
 function check(condition, message) {
@@ -35,7 +35,11 @@ async function run(format, load, packageNames) {
     const digitsDet = await load('@hpf/digits-det');
     const { evaluateCoco, formatSummary } = await load('@hpf/eval');
 
-    current = 'gradients and kernels registered by importing @hpf/engine';
+    const engineNode = await load('@hpf/engine/node');
+
+    current = 'importing registers nothing; installTrainingKernels() registers the gradients and kernels';
+    check(tf.getGradient('Conv2D') === undefined, 'a gradient is registered before installTrainingKernels(): some import has a side effect');
+    engine.installTrainingKernels();
     // tfjs-core alone registers no gradients; @hpf/engine's dist bundles them. If the bundle had
     // reached a second tfjs-core instance, this (the consumer's) one would have none.
     for (const kernel of ['Conv2D', 'Relu', 'Sigmoid', 'GatherV2']) {
@@ -43,13 +47,13 @@ async function run(format, load, packageNames) {
     }
     for (const config of engine.WASM_REPLACED_KERNELS) {
       const active = tf.getKernel(config.kernelName, 'wasm');
-      check(active !== undefined && active.kernelFunc === config.kernelFunc, `wasm kernel ${config.kernelName} is not @hpf/engine's after import (module load order)`);
+      check(active !== undefined && active.kernelFunc === config.kernelFunc, `wasm kernel ${config.kernelName} is not @hpf/engine's after installTrainingKernels()`);
     }
 
     current = 'initBackend wasm';
-    const choice = await engine.initBackend({ prefer: 'wasm' });
+    const choice = await engineNode.initBackend({ prefer: 'wasm' });
     check(tf.getBackend() === 'wasm', `backend is ${tf.getBackend()}, expected wasm`);
-    console.log(engine.formatBackendChoice(choice));
+    console.log(engineNode.formatBackendChoice(choice));
 
     current = 'generate and read digits-det';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hpf-consumer-${format}-data-`));
@@ -62,7 +66,8 @@ async function run(format, load, packageNames) {
 
       current = 'train ATSS with HPF';
       const tensorsBefore = tf.memory().numTensors;
-      const det = createAtss({ numClasses: 10, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, octaveBaseScale: 4, hpf: true, seed: 0 });
+      const atssOptions = { numClasses: 10, backbone: 'resnet10-mini', neckChannels: 32, featChannels: 32, stackedConvs: 1, octaveBaseScale: 4, hpf: true, seed: 0 };
+      const det = createAtss(atssOptions);
       const optimizer = tf.train.momentum(0.01, 0.9);
       const variables = det.trainableVariables();
       const losses = [];
@@ -101,6 +106,19 @@ async function run(format, load, packageNames) {
       const gt = { images, categories, annotations: annotations.map((a) => ({ ...a, area: a.area ?? a.bbox[2] * a.bbox[3], iscrowd: a.iscrowd ?? 0 })) };
       const { stats } = evaluateCoco(gt, detections);
       console.log(formatSummary(stats));
+
+      current = 'export with @hpf/model/node and load the model folder back';
+      const modelNode = await load('@hpf/model/node');
+      const modelDir = path.join(dir, 'model');
+      const classes = dataset.instances.categories.map((c) => ({ id: c.id, name: c.name }));
+      await modelNode.exportDetector(det, { detector: 'atss', options: atssOptions, classes, inputSize: 128 }, modelDir);
+      const exported = await modelNode.loadDetector(modelDir);
+      const first = tf.slice(batch.images, [0, 0, 0, 0], [1, 128, 128, 3]);
+      const [again] = await exported.detector.predict(first, [batch.meta[0]]);
+      first.dispose();
+      exported.dispose();
+      check(again.length === perImage[0].length, `the exported model found ${again.length} detections on image 0, the trained detector ${perImage[0].length}`);
+      again.forEach((d, i) => check(d.label === perImage[0][i].label && d.box.every((v, k) => Math.abs(v - perImage[0][i].box[k]) < 1e-3), `exported detection ${i} differs: ${JSON.stringify(d)} vs ${JSON.stringify(perImage[0][i])}`));
       det.dispose();
       optimizer.dispose();
       batch.images.dispose();

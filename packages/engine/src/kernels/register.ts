@@ -72,6 +72,11 @@ export function registerWasmTrainingKernels(options: RegisterWasmKernelsOptions 
       if (native !== undefined) registerKernel(native);
     }
   }
+  return activeWasmTrainingKernels();
+}
+
+/** The engine's wasm kernels that are registered now (registers nothing). */
+export function activeWasmTrainingKernels(): WasmKernelRegistration {
   return {
     added: WASM_MISSING_KERNELS.filter(isActive).map((k) => k.kernelName),
     replaced: WASM_REPLACED_KERNELS.filter(isActive).map((k) => k.kernelName),

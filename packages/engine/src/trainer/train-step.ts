@@ -4,6 +4,7 @@
  * of the last good iteration intact.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { installTrainingKernels, trainingKernelsInstalled } from '../install.js';
 import { clipByGlobalNorm } from './clip.js';
 import { rejectUnknownOptions } from './options.js';
 import type { Optimizer } from './sgd.js';
@@ -44,6 +45,8 @@ export function trainStep(options: TrainStepOptions): TrainStepResult {
   rejectUnknownOptions('trainStep', options, STEP_OPTIONS);
   const { lossFn, variables, optimizer, lr, iteration = 0, clipGradNorm } = options;
   if (variables.length === 0) throw new Error("trainStep: option 'variables' is empty");
+  // The trainer sets up what training needs itself, so no caller depends on an import side effect.
+  if (!trainingKernelsInstalled()) installTrainingKernels();
 
   let terms: Record<string, tf.Scalar> = {};
   const { value: total, grads } = tf.variableGrads(() => {

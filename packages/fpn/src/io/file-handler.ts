@@ -1,30 +1,10 @@
+// Node only (node:fs, node:crypto): exported from '@hpf/fpn/node', never from the main entry.
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { checkOptionKeys } from '../nn/options.js';
-
-export const MODEL_JSON = 'model.json';
-/** tfjs-converter's default shard size. */
-export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
-
-export interface FileHandlerOptions {
-  /** Maximum bytes per binary shard. Default 4 MiB. */
-  shardBytes?: number;
-}
-
-const BYTES_PER_DTYPE: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
-const BYTES_PER_QUANTIZED: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
-
-/** Bytes a manifest entry occupies in the weight data (fixed-size dtypes only). */
-export function weightByteLength(spec: tf.io.WeightsManifestEntry): number {
-  const size = spec.shape.reduce((a, b) => a * b, 1);
-  const perValue = spec.quantization !== undefined ? BYTES_PER_QUANTIZED[spec.quantization.dtype] : BYTES_PER_DTYPE[spec.dtype];
-  if (perValue === undefined) {
-    throw new Error(`weight '${spec.name}' has unsupported dtype ${spec.quantization?.dtype ?? spec.dtype}`);
-  }
-  return size * perValue;
-}
+import { DEFAULT_SHARD_BYTES, MODEL_JSON, weightByteLength, type FileHandlerOptions } from './weights-format.js';
 
 /** Writes `data` next to `path` and renames it over `path`, so readers never see a partial file. */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {

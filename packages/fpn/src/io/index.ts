@@ -1,5 +1,5 @@
-export { saveWeights, loadWeights, type SaveWeightsOptions, type LoadWeightsOptions, type WeightsDestination } from './weights.js';
-export { fileIOHandler, weightByteLength, MODEL_JSON, DEFAULT_SHARD_BYTES, type FileHandlerOptions } from './file-handler.js';
+export { saveWeights, loadWeights, type SaveWeightsOptions, type LoadWeightsOptions } from './weights.js';
+export { weightByteLength, MODEL_JSON, DEFAULT_SHARD_BYTES, type FileHandlerOptions } from './weights-format.js';
 export { loadStateDict, getStateTensors, type LoadReport, type LoadStateOptions } from './state-dict.js';
 export {
   parseSafetensors,

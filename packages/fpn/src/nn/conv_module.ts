@@ -63,7 +63,7 @@ export class ConvModule extends Module<tf.Tensor4D, tf.Tensor4D> {
  */
 export function convNormAct(conv: Conv2d, norm: BatchNorm2d | GroupNorm | null, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
   return tf.tidy(() => {
-    if (norm === null) return conv.forwardFused(x, { relu });
+    if (norm === null || (norm instanceof BatchNorm2d && norm.folded)) return conv.forwardFused(x, { relu });
     if (norm instanceof BatchNorm2d && !norm.usesBatchStats) return conv.forwardFoldedBatchNorm(x, norm, relu);
     const y = norm.forward(conv.forward(x));
     return relu ? tf.relu(y) : y;

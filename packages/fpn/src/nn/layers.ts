@@ -50,7 +50,11 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
   readonly padding: [number, number];
   readonly dilation: [number, number];
   readonly weight: tf.Variable;
-  readonly bias: tf.Variable | null;
+  /** Null without a bias; foldBatchNorm() adds one. */
+  get bias(): tf.Variable | null {
+    return this.biasVariable;
+  }
+  private biasVariable: tf.Variable | null;
   /** forwardFoldedBatchNorm's folded filter and bias, with the dataIds they were computed from. */
   private foldCache: { sources: unknown[]; filter: tf.Tensor4D; bias: tf.Tensor1D } | null = null;
 
@@ -74,7 +78,7 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     const shape = [this.kernelSize[0], this.kernelSize[1], this.inChannels, this.outChannels];
     this.weight = this.registerParameter('weight', initWeight(shape, weightInit, rng));
     const fanIn = this.inChannels * this.kernelSize[0] * this.kernelSize[1];
-    this.bias = (options.bias ?? true) ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, rng)) : null;
+    this.biasVariable = (options.bias ?? true) ? this.registerParameter('bias', initBias(this.outChannels, biasInit, fanIn, rng)) : null;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -141,6 +145,35 @@ export class Conv2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     }
     const { filter, bias } = cache;
     return tf.tidy(() => this.convolve(x, filter, bias, relu));
+  }
+
+  /**
+   * Folds the eval-mode `norm` that follows this conv into the conv for good: weight = weight *
+   * scale, bias = bias * scale + shift (a bias parameter is added if there was none), and `norm`
+   * drops its parameters and running statistics (`norm.folded`). The pair then computes what it
+   * computed in eval mode, as one conv; it is meant for inference (an exported model), since the
+   * BatchNorm no longer normalises with batch statistics.
+   */
+  foldBatchNorm(norm: BatchNorm2d): void {
+    if (norm.folded) throw new Error('Conv2d: this BatchNorm2d was already folded into a conv');
+    if (norm.numFeatures !== this.outChannels) {
+      throw new Error(`Conv2d: cannot fold a BatchNorm2d of ${norm.numFeatures} features into a conv of ${this.outChannels} output channels`);
+    }
+    const folded = tf.tidy(() => {
+      const { scale, shift } = norm.scaleShift();
+      const { filter, bias } = this.foldAffine(scale, shift);
+      return { filter, bias: bias! };
+    });
+    this.weight.assign(folded.filter);
+    folded.filter.dispose();
+    if (this.biasVariable === null) {
+      this.biasVariable = this.registerParameter('bias', folded.bias);
+    } else {
+      this.biasVariable.assign(folded.bias);
+      folded.bias.dispose();
+    }
+    this.disposeFoldCache();
+    norm.markFolded();
   }
 
   override dispose(): void {
@@ -219,15 +252,31 @@ export class BatchNorm2d extends Module<tf.Tensor4D, tf.Tensor4D> {
     this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]));
   }
 
+  private foldedFlag = false;
+
+  /** True once folded into the preceding conv (Conv2d.foldBatchNorm): it has no variables and is the identity. */
+  get folded(): boolean {
+    return this.foldedFlag;
+  }
+
   /** True when the forward pass uses (and updates) batch statistics. */
   get usesBatchStats(): boolean {
-    return this.training && !this.frozen;
+    return this.training && !this.frozen && !this.foldedFlag;
+  }
+
+  /** Called by Conv2d.foldBatchNorm once the conv holds this normalisation. */
+  markFolded(): void {
+    if (this.foldedFlag) return;
+    for (const name of ['weight', 'bias', 'running_mean', 'running_var']) this.removeVariable(name);
+    this.foldedFlag = true;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     if (x.rank !== 4 || x.shape[3] !== this.numFeatures) {
       throw new Error(`BatchNorm2d: expected NHWC input with ${this.numFeatures} channels, got shape [${x.shape.join(', ')}]`);
     }
+    // Folded: the conv before it applies the normalisation.
+    if (this.foldedFlag) return tf.clone(x);
     if (!this.usesBatchStats) {
       // Two full-size kernels (multiply, add). wasm's one-kernel FusedBatchNorm divides by a square
       // root per element and measured 1.6x slower than the pair on the backbone's maps.
@@ -250,6 +299,7 @@ export class BatchNorm2d extends Module<tf.Tensor4D, tf.Tensor4D> {
    * running stats; differentiable in weight and bias. Also what a conv folds in for inference.
    */
   scaleShift(): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+    if (this.foldedFlag) throw new Error('BatchNorm2d: folded into its conv, it has no statistics left');
     return batchNormScaleShift(this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.runningMean as tf.Tensor1D, this.runningVar as tf.Tensor1D, this.eps);
   }
 

@@ -66,6 +66,18 @@ export abstract class Module<I = tf.Tensor, O = tf.Tensor> {
     return variable;
   }
 
+  /**
+   * Disposes and forgets a parameter or buffer registered by this module (a BatchNorm folded into
+   * its conv keeps none); the state dict no longer lists it.
+   */
+  protected removeVariable(name: string): void {
+    const variable = this.paramMap.get(name) ?? this.bufferMap.get(name);
+    if (variable === undefined) throw new Error(`${this.constructor.name} has no parameter or buffer '${name}'`);
+    variable.dispose();
+    this.paramMap.delete(name);
+    this.bufferMap.delete(name);
+  }
+
   private checkNewName(name: string): void {
     if (!NAME_PATTERN.test(name)) {
       throw new Error(`${this.constructor.name}: invalid name '${name}' (letters, digits and _ only)`);

@@ -1,0 +1,21 @@
+/**
+ * `hpf export`: a trained run as a self-contained model folder (model.json descriptor + TF.js
+ * weight shards, BatchNorm folded) that `loadDetector` from @hpf/model reads in Node or a browser.
+ */
+import { exportDetector, type WrittenModel } from '@hpf/model/node';
+import { openRun } from './run-files.js';
+
+export async function exportRun(runDir: string, outDir: string): Promise<WrittenModel & { detector: string; iteration: number }> {
+  const run = await openRun(runDir);
+  try {
+    const written = await exportDetector(
+      run.detector,
+      { detector: run.meta.options.detector, options: run.meta.detectorOptions, classes: run.meta.categories, inputSize: run.meta.inputSize },
+      outDir,
+      { generatedBy: `hpf export (${run.meta.options.detector}, iteration ${run.meta.iteration})` },
+    );
+    return { ...written, detector: run.meta.options.detector, iteration: run.meta.iteration };
+  } finally {
+    run.detector.dispose();
+  }
+}

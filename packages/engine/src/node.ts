@@ -1,0 +1,15 @@
+// `@hpf/engine/node`: what only runs under Node: backend selection among tfjs-node(-gpu), wasm and
+// cpu (reads process.env, loads the optional native peers) and tfjs' multi-threaded wasm build
+// started through worker_threads. Everything else is in the main entry.
+export {
+  BACKEND_REQUESTS,
+  formatBackendChoice,
+  initBackend,
+  resolveWasmThreads,
+  type BackendChoice,
+  type BackendRequest,
+  type InitBackendOptions,
+  type SkippedBackend,
+  type WasmInfo,
+} from './backend.js';
+export { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';

@@ -1,0 +1,44 @@
+/**
+ * `@hpf/fpn/node`: weights in a directory (node:fs). The main entry imports no Node module, so
+ * browsers can bundle it; its saveWeights / loadWeights take a tf.io.IOHandler. These take a
+ * directory path too.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+// The main entry by the package's own name, so the built node entry shares it instead of a copy.
+import {
+  loadWeights as loadFromHandler,
+  saveWeights as saveToHandler,
+  type AnyModule,
+  type FileHandlerOptions,
+  type LoadReport,
+  type LoadStateOptions,
+  type SaveWeightsOptions as HandlerSaveOptions,
+} from '@hpf/fpn';
+import { checkOptionKeys } from './nn/options.js';
+import { fileIOHandler } from './io/file-handler.js';
+
+export { fileIOHandler } from './io/file-handler.js';
+
+/** A directory path (model.json + shards, via fileIOHandler) or any tf.io.IOHandler. */
+export type WeightsDestination = string | tf.io.IOHandler;
+
+export interface SaveWeightsOptions extends HandlerSaveOptions, FileHandlerOptions {}
+export interface LoadWeightsOptions extends LoadStateOptions, FileHandlerOptions {}
+
+function handlerFor(destination: WeightsDestination, options: FileHandlerOptions): tf.io.IOHandler {
+  return typeof destination === 'string' ? fileIOHandler(destination, options) : destination;
+}
+
+/** `saveWeights` of the main entry, to a directory (atomic, content-hashed shards) or a handler. */
+export async function saveWeights(module: AnyModule, destination: WeightsDestination, options: SaveWeightsOptions = {}): Promise<tf.io.SaveResult> {
+  checkOptionKeys('saveWeights', options, ['shardBytes', 'metadata']);
+  const { shardBytes, ...rest } = options;
+  return saveToHandler(module, handlerFor(destination, shardBytes === undefined ? {} : { shardBytes }), rest);
+}
+
+/** `loadWeights` of the main entry, from a directory (validated before decoding) or a handler. */
+export async function loadWeights(module: AnyModule, source: WeightsDestination, options: LoadWeightsOptions = {}): Promise<LoadReport> {
+  checkOptionKeys('loadWeights', options, ['strict', 'shardBytes']);
+  const { shardBytes, ...rest } = options;
+  return loadFromHandler(module, handlerFor(source, shardBytes === undefined ? {} : { shardBytes }), rest);
+}
