@@ -41,7 +41,8 @@ const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 // The backend's own kernels, before @hpf/engine replaces some of them (for --compare).
 const nativeKernels = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, { ...k }] as const));
-const { installTrainingKernels, Trainer, createRng } = await import('@hpf/engine');
+const { installTrainingKernels, createRng } = await import('@hpf/engine');
+const { Trainer } = await import('@hpf/engine/node');
 const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');

@@ -19,7 +19,7 @@ export {
   type HpfSetting,
 } from './train.js';
 // The checkpoint file functions moved to @hpf/engine's trainer; re-exported for existing users.
-export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile } from '@hpf/engine';
+export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile } from '@hpf/engine/node';
 export { resolveData, type DataSource, type ResolveDataOptions } from './data-source.js';
 export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
 export { predictImages, listImages, drawBox } from './predict.js';

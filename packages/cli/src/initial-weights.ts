@@ -7,8 +7,9 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isBatchCounter, loadBackboneWeights, loadModelWeights, loadTensors, PRETRAINED_FINE_TUNE, type Detector, type ResNet } from '@hpf/fpn';
-import { readCheckpoint } from '@hpf/engine';
+import { isBatchCounter, loadTensors, PRETRAINED_FINE_TUNE, type Detector, type ResNet } from '@hpf/fpn';
+import { loadBackboneWeights, loadModelWeights } from '@hpf/fpn/node';
+import { readCheckpoint } from '@hpf/engine/node';
 
 export interface InitialWeightsOptions {
   backbone: string;

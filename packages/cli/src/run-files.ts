@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Detector } from '@hpf/fpn';
 import { buildDetector, checkpointPath, loadModelState, type CheckpointMeta } from './train.js';
-import { readCheckpoint } from '@hpf/engine';
+import { readCheckpoint } from '@hpf/engine/node';
 
 export async function openRun(dir: string): Promise<{ meta: CheckpointMeta; detector: Detector }> {
   const path = checkpointPath(resolve(dir));

@@ -8,17 +8,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  assignVariables,
-  createLrSchedule,
-  fit,
-  modelTensors,
-  NonFiniteLossError,
-  readCheckpoint,
-  type CheckpointHeader,
-  type FitIterationEvent,
-  type IterationRecord,
-} from '@hpf/engine';
+import { createLrSchedule, NonFiniteLossError } from '@hpf/engine';
+import { assignVariables, fit, modelTensors, readCheckpoint, type CheckpointHeader, type FitIterationEvent, type IterationRecord } from '@hpf/engine/node';
 import { createBatchLoader, writeFileAtomic, type CocoDataset } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
@@ -27,7 +18,7 @@ import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from '
 import { evaluateDetector } from './evaluate.js';
 import { applyInitialWeights, backboneOption, checkInitialWeights } from './initial-weights.js';
 
-export type { IterationRecord } from '@hpf/engine';
+export type { IterationRecord } from '@hpf/engine/node';
 
 /** `hpf` as the adapters take it: false = published loss, true = HPF, an object overrides HPF options. */
 export type HpfSetting = boolean | Record<string, unknown>;

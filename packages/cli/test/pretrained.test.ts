@@ -4,13 +4,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '@hpf/engine';
-import { createBackbone, loadBackboneWeights, saveTorchState, WeightsMismatchError } from '@hpf/fpn';
+import { createBackbone, WeightsMismatchError } from '@hpf/fpn';
+import { loadBackboneWeights, saveTorchState } from '@hpf/fpn/node';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProgram, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
-import { readCheckpoint } from '@hpf/engine';
+import { readCheckpoint } from '@hpf/engine/node';
 import { applyInitialWeights, backboneOption } from '../src/initial-weights.js';
 import { buildDetector, detectorOptionsFor, runTraining, type CheckpointMeta, type TrainOptions } from '../src/train.js';
 import { tinyDataset, tinyOptions } from './support.js';

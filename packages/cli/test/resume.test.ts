@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCheckpoint, writeCheckpoint } from '@hpf/engine';
+import { readCheckpoint, writeCheckpoint } from '@hpf/engine/node';
 import { runTraining, TrainingStoppedError, type CheckpointMeta } from '../src/train.js';
 import { tinyDataset, tinyOptions } from './support.js';
 

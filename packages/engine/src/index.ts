@@ -31,24 +31,6 @@ export { SGD_STATE_FORMAT, SgdMomentum, type Optimizer, type SgdOptions, type Sg
 export { createLrSchedule, warmupFactor, type LrSchedule, type LrScheduleOptions } from './trainer/schedule.js';
 export { clipByGlobalNorm, type ClipResult } from './trainer/clip.js';
 export { NonFiniteLossError, trainStep, type TrainStepOptions, type TrainStepResult } from './trainer/train-step.js';
-export {
-  fit,
-  Trainer,
-  modelTensors,
-  CHECKPOINT_FORMAT,
-  READABLE_CHECKPOINT_FORMATS,
-  type CheckpointHeader,
-  type FitCheckpoint,
-  type FitHooks,
-  type FitIterationEvent,
-  type FitOptions,
-  type FitResult,
-  type FitValidation,
-  type IterationRecord,
-  type StepResult,
-  type TrainBatch,
-  type TrainerOptions,
-} from './trainer/fit.js';
-export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile, type TensorRecord } from './trainer/checkpoint.js';
 export { sgdCheckpointParts, sgdStateOf, MOMENTUM_PREFIX, type SgdStateMeta } from './trainer/sgd-state.js';
 export { focusStateOf, type LegacyFocusState } from './trainer/focus-state.js';
+// The trainer (fit, Trainer) and checkpoint files use node:fs: they are in '@hpf/engine/node'.

@@ -13,3 +13,24 @@ export {
   type WasmInfo,
 } from './backend.js';
 export { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threads.js';
+
+// The trainer and its checkpoint files (node:fs).
+export {
+  fit,
+  Trainer,
+  modelTensors,
+  CHECKPOINT_FORMAT,
+  READABLE_CHECKPOINT_FORMATS,
+  type CheckpointHeader,
+  type FitCheckpoint,
+  type FitHooks,
+  type FitIterationEvent,
+  type FitOptions,
+  type FitResult,
+  type FitValidation,
+  type IterationRecord,
+  type StepResult,
+  type TrainBatch,
+  type TrainerOptions,
+} from './trainer/fit.js';
+export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile, type TensorRecord } from './trainer/checkpoint.js';

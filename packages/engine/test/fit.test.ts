@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detector, DetectorState } from '@hpf/fpn';
-import { fit, readCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/index.js';
+import { fit, readCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/node.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

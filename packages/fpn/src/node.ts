@@ -6,7 +6,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
 // The main entry by the package's own name, so the built node entry shares it instead of a copy.
 import {
+  encodeTorchState,
+  loadBackboneWeights as loadBackboneFromFile,
+  loadModelWeights as loadModelFromSource,
   loadWeights as loadFromHandler,
+  type BackboneLoadReport,
+  type ResNet,
+  type SafetensorsFile,
+  type TensorSource,
+  type TorchLoadReport,
   saveWeights as saveToHandler,
   type AnyModule,
   type FileHandlerOptions,
@@ -15,9 +23,26 @@ import {
   type SaveWeightsOptions as HandlerSaveOptions,
 } from '@hpf/fpn';
 import { checkOptionKeys } from './nn/options.js';
-import { fileIOHandler } from './io/file-handler.js';
+import { fileIOHandler, writeFileAtomic } from './io/file-handler.js';
+import { readSafetensors } from './io/safetensors-file.js';
 
-export { fileIOHandler } from './io/file-handler.js';
+export { fileIOHandler, writeFileAtomic } from './io/file-handler.js';
+export { readSafetensors, writeSafetensors } from './io/safetensors-file.js';
+
+/** The main entry's `loadBackboneWeights`, also from a safetensors path. */
+export function loadBackboneWeights(backbone: ResNet, source: string | SafetensorsFile, options: { prefix?: string } = {}): BackboneLoadReport {
+  return loadBackboneFromFile(backbone, typeof source === 'string' ? readSafetensors(source) : source, options);
+}
+
+/** The main entry's `loadModelWeights`, also from a safetensors path. */
+export function loadModelWeights(module: AnyModule, source: string | SafetensorsFile | TensorSource, target = 'the model'): TorchLoadReport {
+  return loadModelFromSource(module, typeof source === 'string' ? readSafetensors(source) : source, target);
+}
+
+/** Every parameter and buffer of `module` as a safetensors file in torch layout (`encodeTorchState`), written atomically. */
+export async function saveTorchState(module: AnyModule, path: string, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, encodeTorchState(module, metadata, path));
+}
 
 /** A directory path (model.json + shards, via fileIOHandler) or any tf.io.IOHandler. */
 export type WeightsDestination = string | tf.io.IOHandler;

@@ -13,11 +13,7 @@ import {
   createBackbone,
   encodeSafetensors,
   IMAGENET_INPUT_NORM,
-  loadBackboneWeights,
-  loadModelWeights,
   parseSafetensors,
-  readSafetensors,
-  saveTorchState,
   tensorValues,
   WeightsMismatchError,
   type BackbonePreset,
@@ -25,6 +21,7 @@ import {
   type ResNet,
   type SafetensorsFile,
 } from '../src/index.js';
+import { loadBackboneWeights, loadModelWeights, readSafetensors, saveTorchState } from '../src/node.js';
 
 const fixture = (name: string): string => new URL(`./fixtures/pretrained/${name}`, import.meta.url).pathname;
 

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { installTrainingKernels } from '@hpf/engine';
 import { expectWellFormedPredict } from '@hpf/testkit';
 import { createRetinaNet } from '../src/index.js';
+
+// Gradients (tf.variableGrads) need tfjs-core's gradient registrations.
+installTrainingKernels();
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { Trainer } from '@hpf/engine';
+import { Trainer } from '@hpf/engine/node';
 import { createBatchLoader, readCocoDataset, type BatchLoader, type DetectionBatch } from '@hpf/data';
 import type { Detector } from '@hpf/fpn';
 import { BENCH_PRESETS } from '../../src/bench.js';

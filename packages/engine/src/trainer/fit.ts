@@ -11,10 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Detector, DetectorTarget } from '@hpf/fpn';
 import type { FocusState } from '@hpf/loss';
 import { assignVariables, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { focusStateOf } from './focus-state.js';
-import { SgdMomentum } from './sgd.js';
-import { sgdCheckpointParts, sgdStateOf, type SgdStateMeta } from './sgd-state.js';
-import { trainStep } from './train-step.js';
+// The main entry by the package's own name, so the built node entry shares its classes.
+import { focusStateOf, SgdMomentum, sgdCheckpointParts, sgdStateOf, trainStep, type SgdStateMeta } from '@hpf/engine';
 
 /** One batch: images [N, H, W, 3] float32 and one target per image. */
 export interface TrainBatch {

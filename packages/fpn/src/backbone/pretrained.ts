@@ -5,7 +5,7 @@
  * (both ignored) and may be a whole model whose backbone sits under a prefix.
  */
 import { isBatchCounter, loadTensors, safetensorsSource, type TorchLoadReport } from '../io/torch-state.js';
-import { readSafetensors, type SafetensorsFile } from '../io/safetensors.js';
+import type { SafetensorsFile } from '../io/safetensors.js';
 import type { ResNet } from './resnet.js';
 
 /**
@@ -44,14 +44,14 @@ export function describeResNetState(shapes: ReadonlyMap<string, readonly number[
 }
 
 /**
- * Loads pretrained weights into a ResNet backbone. `source` is a safetensors path or a parsed file;
+ * Loads pretrained weights into a ResNet backbone from a parsed safetensors file (`@hpf/fpn/node`
+ * also takes a path);
  * the backbone is looked up under each of `BACKBONE_PREFIXES` (the first that has `conv1.weight`)
  * unless `prefix` is given. Ignored: the ImageNet classifier `fc.*`, `num_batches_tracked`, and,
  * under a prefix, everything outside it. Anything else that does not fit is one error listing
  * every missing, unexpected and mis-shaped tensor; then nothing is assigned.
  */
-export function loadBackboneWeights(backbone: ResNet, source: string | SafetensorsFile, options: { prefix?: string } = {}): BackboneLoadReport {
-  const file = typeof source === 'string' ? readSafetensors(source) : source;
+export function loadBackboneWeights(backbone: ResNet, file: SafetensorsFile, options: { prefix?: string } = {}): BackboneLoadReport {
   const prefix = options.prefix ?? BACKBONE_PREFIXES.find((p) => file.tensors.has(`${p}conv1.weight`));
   if (prefix === undefined) {
     const first = [...file.tensors.keys()].slice(0, 5).map((n) => `'${n}'`).join(', ');

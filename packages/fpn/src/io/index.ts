@@ -3,10 +3,8 @@ export { weightByteLength, MODEL_JSON, DEFAULT_SHARD_BYTES, type FileHandlerOpti
 export { loadStateDict, getStateTensors, type LoadReport, type LoadStateOptions } from './state-dict.js';
 export {
   parseSafetensors,
-  readSafetensors,
   tensorValues,
   encodeSafetensors,
-  writeSafetensors,
   type SafetensorsFile,
   type SafetensorsEntry,
   type SafetensorsDtype,
@@ -16,7 +14,7 @@ export {
   loadTensors,
   safetensorsSource,
   loadModelWeights,
-  saveTorchState,
+  encodeTorchState,
   torchShape,
   isBatchCounter,
   WeightsMismatchError,

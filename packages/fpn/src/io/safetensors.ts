@@ -8,9 +8,8 @@
  * the data section exactly, without holes or overlaps.
  *
  * Every check runs before a value is decoded, and every error names the file and the tensor.
+ * Reading and writing files is in './safetensors-file.ts' (`@hpf/fpn/node`): this module runs in a browser.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './file-handler.js';
 
 /** Bytes per element of each dtype the format defines. */
 const DTYPE_BYTES = {
@@ -122,17 +121,6 @@ export function parseSafetensors(data: Uint8Array, source = 'safetensors data'):
   return { source, metadata, tensors };
 }
 
-/** Reads and validates a safetensors file. */
-export function readSafetensors(path: string): SafetensorsFile {
-  let data: Uint8Array;
-  try {
-    data = readFileSync(path);
-  } catch (error) {
-    throw new Error(`cannot read weights file '${path}': ${(error as Error).message}`, { cause: error });
-  }
-  return parseSafetensors(data, path);
-}
-
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function halfToFloat(h: number): number {
@@ -209,9 +197,4 @@ export function encodeSafetensors(tensors: Iterable<readonly [string, Float32Ten
     position += 4 * t.values.length;
   }
   return out;
-}
-
-/** Writes `encodeSafetensors(...)` to `path` atomically (temp file, fsync, rename). */
-export async function writeSafetensors(path: string, tensors: Iterable<readonly [string, Float32TensorData]>, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AnyModule } from '../nn/module.js';
 import { checkOptionKeys } from '../nn/options.js';
-import { readSafetensors, tensorValues, writeSafetensors, type Float32TensorData, type SafetensorsFile } from './safetensors.js';
+import { encodeSafetensors, tensorValues, type Float32TensorData, type SafetensorsFile } from './safetensors.js';
 
 /** HWIO [kh, kw, in, out] -> OIHW [out, in, kh, kw]; other ranks unchanged. */
 export function torchShape(shape: readonly number[]): number[] {
@@ -160,32 +160,32 @@ export function isBatchCounter(name: string): boolean {
   return name.endsWith('.num_batches_tracked') || name === 'num_batches_tracked';
 }
 
-function sourceOf(source: string | SafetensorsFile | TensorSource): TensorSource {
-  if (typeof source === 'string') return safetensorsSource(readSafetensors(source));
+function sourceOf(source: SafetensorsFile | TensorSource): TensorSource {
   return 'layout' in source ? source : safetensorsSource(source);
 }
 
 /**
- * Loads a whole model (a detector, a backbone, ...) from a safetensors file in torch layout (a
- * path or a parsed file) or any `TensorSource`, whose names are the module's own, as
+ * Loads a whole model (a detector, a backbone, ...) from a parsed safetensors file in torch layout
+ * (`@hpf/fpn/node` also takes a path) or any `TensorSource`, whose names are the module's own, as
  * `saveTorchState` writes them. Only torch's `num_batches_tracked` counters may be extra.
  */
-export function loadModelWeights(module: AnyModule, source: string | SafetensorsFile | TensorSource, target = 'the model'): TorchLoadReport {
+export function loadModelWeights(module: AnyModule, source: SafetensorsFile | TensorSource, target = 'the model'): TorchLoadReport {
   return loadTensors(module, sourceOf(source), { ignore: isBatchCounter, target });
 }
 
 /**
  * Saves every parameter and buffer of `module` as float32 safetensors in torch layout (conv
  * weights OIHW), readable by `safetensors.torch.load_file` + `load_state_dict` on the torch side
- * and by `loadModelWeights` here. Refuses non-finite values (naming the tensor) before writing.
+ * and by `loadModelWeights` here, as safetensors bytes (`@hpf/fpn/node`'s saveTorchState writes
+ * them to a file). Refuses non-finite values, naming the tensor and `destination`.
  */
-export async function saveTorchState(module: AnyModule, path: string, metadata: Record<string, string> = {}): Promise<void> {
+export function encodeTorchState(module: AnyModule, metadata: Record<string, string> = {}, destination = 'the safetensors data'): Uint8Array {
   const tensors: Array<[string, Float32TensorData]> = module.stateDict().map(([name, variable]) => {
     const values = variable.dataSync() as Float32Array;
     const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`saveTorchState: '${name}' holds ${values[bad]} at index ${bad}; nothing was written to ${path}`);
+    if (bad >= 0) throw new Error(`saveTorchState: '${name}' holds ${values[bad]} at index ${bad}; nothing was written to ${destination}`);
     const shape = torchShape(variable.shape);
     return [name, { shape, values: variable.shape.length === 4 ? transposeConv(values, variable.shape, true) : values }];
   });
-  await writeSafetensors(path, tensors, metadata);
+  return encodeSafetensors(tensors, metadata);
 }
