@@ -72,7 +72,7 @@ try {
     for (const entry of packed) {
       const paths = entry.files.map((f) => f.path);
       const stray = paths.filter((p) => !/^(dist\/|README\.md$|LICENSE|package\.json$)/.test(p));
-      if (stray.length > 0) throw new Error(`${entry.name} would publish files outside dist/ and README: ${stray.join(', ')}`);
+      if (stray.length > 0) throw new Error(`${entry.name} would publish files outside dist/, bin/ and README: ${stray.join(', ')}`);
       if (!paths.includes('README.md')) throw new Error(`${entry.name} has no README.md in its tarball`);
       byName.set(entry.name, join(tarballDir, entry.filename));
     }
