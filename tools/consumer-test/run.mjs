@@ -71,7 +71,8 @@ try {
     const byName = new Map();
     for (const entry of packed) {
       const paths = entry.files.map((f) => f.path);
-      const stray = paths.filter((p) => !/^(dist\/|README\.md$|LICENSE|package\.json$)/.test(p));
+      // bin/: @hpf/cli's committed launcher (packages/cli/bin/hpf.js), which loads dist/.
+      const stray = paths.filter((p) => !/^(dist\/|bin\/|README\.md$|LICENSE|package\.json$)/.test(p));
       if (stray.length > 0) throw new Error(`${entry.name} would publish files outside dist/, bin/ and README: ${stray.join(', ')}`);
       if (!paths.includes('README.md')) throw new Error(`${entry.name} has no README.md in its tarball`);
       byName.set(entry.name, join(tarballDir, entry.filename));
