@@ -518,6 +518,8 @@ export function createProgram(io: CliIo = defaultIo): Command {
           seeds: Array.from({ length: o.seeds }, (_, i) => i),
           data: preset.data,
           steps: o.steps ?? preset.steps,
+          // An explicit --steps is one budget for every detector.
+          ...(o.steps === undefined && Object.keys(preset.stepsByDetector).length > 0 ? { stepsByDetector: { ...preset.stepsByDetector } } : {}),
           batchSize: o.batchSize ?? preset.batchSize,
           lr: o.lr ?? preset.lr,
           // An explicit --lr is one rate for every detector.

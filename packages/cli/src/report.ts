@@ -232,7 +232,7 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
   const lines: string[] = [
     '# Stable-gain report: baseline vs HPF',
     '',
-    `Preset ${config.preset} (${config.data}), ${config.steps} iterations x batch ${config.batchSize}, lr ${config.lr}${config.lrByDetector === undefined ? '' : ` (${Object.entries(config.lrByDetector).map(([d, lr]) => `${d} ${lr}`).join(', ')})`}, backbone ${config.backbone}, ` +
+    `Preset ${config.preset} (${config.data}), ${config.steps} iterations${config.stepsByDetector === undefined ? '' : ` (${Object.entries(config.stepsByDetector).map(([d, n]) => `${d} ${n}`).join(', ')})`} x batch ${config.batchSize}, lr ${config.lr}${config.lrByDetector === undefined ? '' : ` (${Object.entries(config.lrByDetector).map(([d, lr]) => `${d} ${lr}`).join(', ')})`}, backbone ${config.backbone}, ` +
       `HPF delta ${config.hpfDelta}; seeds ${config.seeds.join(', ')}. COCO metrics on the validation split in percent, mean ± sample sd over seeds; ` +
       'delta = HPF − baseline paired by seed (same data order, initial weights and schedule), mean ± sd and its 95% t-interval over seeds; wins = seeds where HPF is higher.',
     '',

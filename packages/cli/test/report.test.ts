@@ -98,6 +98,16 @@ describe('bench bookkeeping and report', () => {
     expect(() => openBench(dir, c)).not.toThrow();
   });
 
+  it('per-detector steps and lr replace the shared ones for both arms of that detector only', () => {
+    const c = config({ lr: 0.03, lrByDetector: { fcos: 0.01 }, stepsByDetector: { fcos: 60 } });
+    const runs = planRuns(c, mkdtempSync(join(tmpdir(), 'hpf-bench-')));
+    const option = (args: string[], name: string) => args[args.indexOf(name) + 1];
+    const [atssBase, , fcosBase, fcosHpf] = runs.map((r) => trainArgs(c, r, '/d'));
+    expect([option(atssBase!, '--steps'), option(atssBase!, '--lr')]).toEqual(['20', '0.03']);
+    expect([option(fcosBase!, '--steps'), option(fcosBase!, '--lr')]).toEqual(['60', '0.01']);
+    expect([option(fcosHpf!, '--steps'), option(fcosHpf!, '--lr')]).toEqual(['60', '0.01']);
+  });
+
   it('the report has the hand-computed table, JSON and charts (SVG parses, PNG decodes)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hpf-report-'));
     const c = config({ detectors: ['atss', 'fcos'], seeds: [0, 1] });
