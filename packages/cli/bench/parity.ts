@@ -4,14 +4,16 @@
  * @hpf/eval on the same validation split. Ours is the stable-gain bench's baseline run (seed 0, the
  * quick preset's arguments), so parity speaks for the preset the sweep trains.
  *
- *   npm run build && npm run bench:parity -- [--detectors retinanet,fcos] [--steps 3000]
+ *   npm run build && npm run bench:parity -- [--detectors retinanet,fcos] [--steps N]
  *       [--out runs/parity] [--results examples/parity/results] [--python /usr/bin/python3]
  *       [--ours-from <stable-gain bench folder>]
  *
  * `--ours-from` takes ours from a quick stable-gain bench's finished `<detector>-seed0-baseline`
  * run instead of training it again: that run is, by construction, the same training.
  * Ours and the twin of a detector train at the same time (one process each). A finished side
- * (result.json / detections.json) is not rerun. Writes <results>/parity.json.
+ * (result.json / detections.json) is not rerun. Iterations and lr are the preset's for that detector
+ * (RetinaNet 6,000, FCOS 3,000) unless `--steps` sets one count for all. Writes <results>/parity.json,
+ * keeping the rows of detectors not run this time.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCocoDataset, writeFileAtomic } from '@hpf/data';
 import { evaluateCoco, type CocoDetection, type CocoStats } from '@hpf/eval';
-import { BENCH_PRESETS, readBenchConfig, trainArgs, type BenchConfig } from '../src/bench.js';
+import { BENCH_PRESETS, readBenchConfig, stepsOf, trainArgs, type BenchConfig } from '../src/bench.js';
 import { resolveData } from '../src/data-source.js';
 import { groundTruth } from '../src/evaluate.js';
 import { DETECTORS } from '../src/registry.js';
@@ -38,7 +40,7 @@ export function twinPriorArgs(detector: string): string[] {
   if (detector === 'retinanet') return ['--octave-base-scale', String(small.octaveBaseScale ?? 4)];
   if (detector === 'fcos') {
     const ranges = small.regressRanges as Array<[number, number]> | undefined;
-    // torchvision ties FCOS' ranges to its anchor size; published ranges start at (-1, 64).
+    // the twin scales its ranges as ours are scaled; published ranges start at (-1, 64)
     return ['--fcos-range-scale', String(ranges === undefined ? 1 : ranges[0]![1] / 64)];
   }
   throw new Error(`bench:parity: no torchvision twin for '${detector}' (retinanet, fcos)`);
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       detectors: { type: 'string', default: 'retinanet,fcos' },
-      steps: { type: 'string', default: String(BENCH_PRESETS.quick.steps) },
+      steps: { type: 'string' },
       out: { type: 'string', default: 'runs/parity' },
       results: { type: 'string', default: join(root, 'examples/parity/results') },
       python: { type: 'string', default: '/usr/bin/python3' },
@@ -74,8 +76,8 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const steps = Number(values.steps);
-  if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer, got ${values.steps}`);
+  const steps = values.steps === undefined ? undefined : Number(values.steps);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer, got ${values.steps}`);
   const detectors = values.detectors.split(',').map((d) => d.trim());
   detectors.forEach(twinPriorArgs);
   const cli = join(root, 'packages/cli/dist/cli.js');
@@ -91,23 +93,32 @@ async function main(): Promise<void> {
     detectors,
     seeds: [0],
     data: preset.data,
-    steps,
+    steps: steps ?? preset.steps,
+    ...(steps === undefined ? { stepsByDetector: { ...preset.stepsByDetector } } : {}),
     batchSize: preset.batchSize,
     lr: preset.lr,
+    lrByDetector: { ...preset.lrByDetector },
     backbone: preset.backbone,
     hpfDelta: 0.5,
     extraArgs: [...preset.trainArgs],
   };
   if (values['ours-from'] !== undefined) {
     const bench = readBenchConfig(values['ours-from']);
-    for (const key of ['data', 'steps', 'batchSize', 'lr', 'backbone', 'extraArgs'] as const) {
-      if (JSON.stringify(bench[key]) !== JSON.stringify(config[key])) {
+    for (const key of ['data', 'batchSize', 'lr', 'lrByDetector', 'backbone', 'extraArgs'] as const) {
+      if (JSON.stringify(bench[key] ?? {}) !== JSON.stringify(config[key] ?? {})) {
         throw new Error(`--ours-from ${values['ours-from']}: that bench has ${key} = ${JSON.stringify(bench[key])}, parity trains ${JSON.stringify(config[key])}`);
+      }
+    }
+    for (const detector of detectors) {
+      if (stepsOf(bench, detector) !== stepsOf(config, detector)) {
+        throw new Error(`--ours-from ${values['ours-from']}: that bench trains ${detector} ${stepsOf(bench, detector)} iterations, parity ${stepsOf(config, detector)}`);
       }
     }
   }
   const rows = [];
   for (const detector of detectors) {
+    const iterations = stepsOf(config, detector);
+    const lr = config.lrByDetector?.[detector] ?? config.lr;
     const fromBench = values['ours-from'] === undefined ? undefined : join(resolve(values['ours-from']), 'runs', `${detector}-seed0-baseline`);
     const oursDir = fromBench !== undefined && existsSync(join(fromBench, RESULT_FILE)) ? fromBench : join(out, `${detector}-ours`);
     const twinDir = join(out, `${detector}-twin`);
@@ -116,12 +127,12 @@ async function main(): Promise<void> {
     const jobs: Array<Promise<void>> = [];
     if (!existsSync(join(oursDir, RESULT_FILE))) {
       const args = trainArgs(config, { id: `${detector}-ours`, detector, seed: 0, hpf: false, dir: oursDir }, dataCache);
-      console.log(`${detector}: training ours (${steps} iterations)`);
+      console.log(`${detector}: training ours (${iterations} iterations)`);
       jobs.push(run(process.execPath, [cli, ...args], join(oursDir, 'train.log')));
     }
     if (!existsSync(join(twinDir, 'detections.json'))) {
-      const args = [join(here, 'torch_twin.py'), '--detector', detector, '--data', dirname(source.trainDir), '--out', twinDir, '--steps', String(steps), '--lr', String(preset.lr), '--batch-size', String(preset.batchSize), ...twinPriorArgs(detector)];
-      console.log(`${detector}: training the torchvision twin (${steps} iterations)`);
+      const args = [join(here, 'torch_twin.py'), '--detector', detector, '--data', dirname(source.trainDir), '--out', twinDir, '--steps', String(iterations), '--lr', String(lr), '--batch-size', String(preset.batchSize), ...twinPriorArgs(detector)];
+      console.log(`${detector}: training the torchvision twin (${iterations} iterations)`);
       jobs.push(run(values.python, args, join(twinDir, 'twin.log')));
     }
     await Promise.all(jobs);
@@ -132,7 +143,7 @@ async function main(): Promise<void> {
     const gap = (ours.stats!.AP - twin.AP) / twin.AP;
     const row = {
       detector,
-      iterations: steps,
+      iterations,
       ours: { ...pick(ours.stats!), trainSeconds: ours.trainSeconds, validations: ours.validations ?? [], run: oursDir === fromBench ? `${detector}-seed0-baseline of the stable-gain bench` : 'trained by bench:parity' },
       twin: { ...pick(twin), trainSeconds: twinInfo.train_seconds, torch: twinInfo.torch },
       twinPriorArgs: twinPriorArgs(detector),
@@ -144,7 +155,9 @@ async function main(): Promise<void> {
   }
   mkdirSync(values.results, { recursive: true });
   const file = join(values.results, 'parity.json');
-  writeFileAtomic(file, JSON.stringify({ date: new Date().toISOString(), preset: 'quick', data: preset.data, trainArgs: config.extraArgs, tolerance: PARITY_TOLERANCE, detectors: rows }, null, 1));
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { detectors: Array<{ detector: string }> }).detectors.filter((r) => !detectors.includes(r.detector)) : [];
+  const all = [...kept, ...rows].sort((a, b) => a.detector.localeCompare(b.detector));
+  writeFileAtomic(file, JSON.stringify({ date: new Date().toISOString(), preset: 'quick', data: preset.data, trainArgs: config.extraArgs, tolerance: PARITY_TOLERANCE, detectors: all }, null, 1));
   console.log(`written ${file}`);
 }
 

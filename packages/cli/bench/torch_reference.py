@@ -89,15 +89,55 @@ def cut_tower(tower: nn.Sequential, units: int, layers_per_unit: int) -> nn.Sequ
     return nn.Sequential(*list(tower.children())[: units * layers_per_unit])
 
 
+class RangeScaledFCOS(FCOS):
+    """torchvision's FCOS with its regress ranges times `range_scale` and nothing else changed.
+
+    torchvision derives a level's range (4x to 8x the anchor side) and also its centre-sampling
+    radius (1.5x) and the regression normaliser (1x) from the one anchor side, so shrinking the
+    anchors to get smaller ranges would also shrink the other two. Here anchors stay one stride wide
+    and only the range test is scaled, as ours (and mmdetection's `regress_ranges`) do."""
+
+    def __init__(self, *args, range_scale: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.range_scale = range_scale
+
+    def compute_loss(self, targets, head_outputs, anchors, num_anchors_per_level):
+        matched = []
+        for points, target in zip(anchors, targets):
+            boxes = target["boxes"]
+            if boxes.numel() == 0:
+                matched.append(torch.full((points.size(0),), -1, dtype=torch.int64, device=points.device))
+                continue
+            side = points[:, 2] - points[:, 0]  # one stride per level
+            centre = (points[:, :2] + points[:, 2:]) / 2
+            px, py = centre[:, 0:1], centre[:, 1:2]
+            ltrb = torch.stack([px - boxes[None, :, 0], py - boxes[None, :, 1], boxes[None, :, 2] - px, boxes[None, :, 3] - py], dim=2)
+            box_centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+            near = (centre[:, None, :] - box_centre[None, :, :]).abs().amax(dim=2) < self.center_sampling_radius * side[:, None]
+            inside = ltrb.amin(dim=2) > 0
+            low = 4 * self.range_scale * side
+            high = 8 * self.range_scale * side
+            low[: num_anchors_per_level[0]] = 0
+            high[-num_anchors_per_level[-1]:] = float("inf")
+            reach = ltrb.amax(dim=2)
+            ok = near & inside & (reach > low[:, None]) & (reach < high[:, None])
+            # the smallest box wins where several qualify; unmatched points get -1
+            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            cost = torch.where(ok, area[None, :], torch.full_like(ok, float("inf"), dtype=area.dtype))
+            best, index = cost.min(dim=1)
+            index[torch.isinf(best)] = -1
+            matched.append(index)
+        return self.head.compute_loss(targets, head_outputs, anchors, matched)
+
+
 def identity_resize(image, target=None):
     return image, target
 
 
 def build(detector: str, score_thresh: float, octave_base_scale: float = 1.0, fcos_range_scale: float = 1.0) -> nn.Module:
     """torchvision's detector on the quick network. `octave_base_scale`: RetinaNet's anchor side at
-    the first scale / stride (ours on small inputs: 1; published: 4). `fcos_range_scale`: torchvision
-    derives FCOS' regress ranges from its one anchor per location (4x to 8x its side), so anchors of
-    scale * stride give the published ranges times `scale` (0.5: ranges / 2)."""
+    the first scale / stride (ours on small inputs: 1; published: 4). `fcos_range_scale`: FCOS' regress
+    ranges times this (0.5: published / 2), see RangeScaledFCOS."""
     common = dict(
         min_size=IMAGE_SIZE,
         max_size=IMAGE_SIZE,
@@ -117,9 +157,9 @@ def build(detector: str, score_thresh: float, octave_base_scale: float = 1.0, fc
         head.regression_head.conv = cut_tower(head.regression_head.conv, STACKED_CONVS, 1)
         model = RetinaNet(MiniResNetFpn(extra_from_output=False), NUM_CLASSES, anchor_generator=anchors, head=head, **common)
     elif detector == "fcos":
-        anchors = AnchorGenerator(tuple((fcos_range_scale * s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
+        anchors = AnchorGenerator(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
         head = FCOSHead(CHANNELS, 1, NUM_CLASSES, num_convs=STACKED_CONVS)
-        model = FCOS(MiniResNetFpn(extra_from_output=True), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, **common)
+        model = RangeScaledFCOS(MiniResNetFpn(extra_from_output=True), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, range_scale=fcos_range_scale, **common)
     else:
         raise SystemExit(f"--detectors: unknown detector '{detector}' (known: retinanet, fcos)")
     model.transform.resize = identity_resize
