@@ -85,6 +85,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--octave-base-scale", type=float, default=1.0, help="RetinaNet anchor side / stride at the first scale")
     parser.add_argument("--fcos-range-scale", type=float, default=1.0, help="FCOS regress ranges x this (0.5: published / 2)")
+    parser.add_argument("--fcos-centerness-weighted-giou", action="store_true", help="FCOS GIoU weighted by centerness targets (mmdetection's and ours) instead of torchvision's mean")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.steps < 1 or args.batch_size < 1 or not args.lr > 0:
@@ -95,7 +96,7 @@ def main():
 
     train_images, train_targets, _, _ = load_split(os.path.join(args.data, "train"))
     val_images, _, val_ids, categories = load_split(os.path.join(args.data, "val"))
-    model = build(args.detector, 0.05, octave_base_scale=args.octave_base_scale, fcos_range_scale=args.fcos_range_scale)
+    model = build(args.detector, 0.05, octave_base_scale=args.octave_base_scale, fcos_range_scale=args.fcos_range_scale, fcos_centerness_weighted_giou=args.fcos_centerness_weighted_giou)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(args.seed)
@@ -154,6 +155,7 @@ def main():
         "seed": args.seed,
         "octave_base_scale": args.octave_base_scale,
         "fcos_range_scale": args.fcos_range_scale,
+        "fcos_centerness_weighted_giou": args.fcos_centerness_weighted_giou,
         "threads": args.threads,
         "train_seconds": train_seconds,
         "losses": losses_log,
