@@ -240,3 +240,43 @@ export function confusionMatrixChartSpec(matrix: readonly (readonly number[])[],
     ],
   } as TopLevelSpec;
 }
+
+export interface RunCurvePoint {
+  /** 'loss' (a loss term), 'lr', 'val AP' (percent) or 'gamma' (a pyramid level). */
+  panel: "loss" | "lr" | "val AP" | "gamma";
+  /** The loss term ('loss' is the total), 'lr', 'AP' / 'AP50', or the level ('P3', ...). */
+  series: string;
+  iteration: number;
+  value: number;
+}
+
+/** One training run over iterations, stacked panels: loss terms, learning rate, val AP (when measured), gamma per level. */
+export function runCurvesChartSpec(points: readonly RunCurvePoint[], title: string): TopLevelSpec {
+  const x = { field: "iteration", type: "quantitative", title: "iteration" } as const;
+  const panel = (name: RunCurvePoint["panel"], height: number, yTitle: string, legend: string | null, extra: Record<string, unknown> = {}) => ({
+    width: 520,
+    height,
+    transform: [{ filter: `datum.panel === '${name}'` }],
+    mark: { type: "line", strokeWidth: 1.3, ...extra },
+    encoding: {
+      x,
+      y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },
+      ...(legend === null ? {} : { color: { field: "series", type: "nominal", title: legend } }),
+    },
+    // each panel its own colour legend (loss terms, AP kinds and levels are different things)
+    resolve: { scale: { color: "independent" } },
+  });
+  const has = (name: RunCurvePoint["panel"]): boolean => points.some((p) => p.panel === name);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    data: { values: [...points] },
+    vconcat: [
+      panel("loss", 200, "loss", "term"),
+      panel("lr", 90, "learning rate", null),
+      ...(has("val AP") ? [panel("val AP", 140, "val AP (%)", "metric", { point: true })] : []),
+      ...(has("gamma") ? [panel("gamma", 140, "gamma", "level")] : []),
+    ],
+    resolve: { scale: { color: "independent" } },
+  } as TopLevelSpec;
+}
