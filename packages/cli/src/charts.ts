@@ -250,21 +250,21 @@ export interface RunCurvePoint {
   value: number;
 }
 
-/** One training run over iterations, stacked panels: loss terms, learning rate, val AP (when measured), gamma per level. */
+/** One training run over iterations, stacked panels on one iteration axis: loss terms, learning rate, val AP (when measured), gamma per level. */
 export function runCurvesChartSpec(points: readonly RunCurvePoint[], title: string): TopLevelSpec {
-  const x = { field: "iteration", type: "quantitative", title: "iteration" } as const;
-  const panel = (name: RunCurvePoint["panel"], height: number, yTitle: string, legend: string | null, extra: Record<string, unknown> = {}) => ({
+  const iterations = points.map((p) => p.iteration);
+  const domain = [Math.min(...iterations), Math.max(...iterations)];
+  const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { domain }, axis: { tickMinStep: 1 } } as const;
+  const panel = (name: RunCurvePoint["panel"], height: number, yTitle: string, legend: string | null, extra: { zero?: boolean; point?: boolean; format?: string } = {}) => ({
     width: 520,
     height,
     transform: [{ filter: `datum.panel === '${name}'` }],
-    mark: { type: "line", strokeWidth: 1.3, ...extra },
+    mark: { type: "line", strokeWidth: 1.3, ...(extra.point === true ? { point: true } : {}) },
     encoding: {
       x,
-      y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },
+      y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: extra.zero === true }, ...(extra.format === undefined ? {} : { axis: { format: extra.format } }) },
       ...(legend === null ? {} : { color: { field: "series", type: "nominal", title: legend } }),
     },
-    // each panel its own colour legend (loss terms, AP kinds and levels are different things)
-    resolve: { scale: { color: "independent" } },
   });
   const has = (name: RunCurvePoint["panel"]): boolean => points.some((p) => p.panel === name);
   return {
@@ -273,10 +273,11 @@ export function runCurvesChartSpec(points: readonly RunCurvePoint[], title: stri
     data: { values: [...points] },
     vconcat: [
       panel("loss", 200, "loss", "term"),
-      panel("lr", 90, "learning rate", null),
-      ...(has("val AP") ? [panel("val AP", 140, "val AP (%)", "metric", { point: true })] : []),
+      panel("lr", 90, "learning rate", null, { zero: true }),
+      ...(has("val AP") ? [panel("val AP", 140, "val AP (%)", "metric", { zero: true, point: true, format: ".1f" })] : []),
       ...(has("gamma") ? [panel("gamma", 140, "gamma", "level")] : []),
     ],
+    // each panel its own colour legend: loss terms, AP kinds and levels are different things
     resolve: { scale: { color: "independent" } },
   } as TopLevelSpec;
 }
