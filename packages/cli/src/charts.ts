@@ -240,3 +240,44 @@ export function confusionMatrixChartSpec(matrix: readonly (readonly number[])[],
     ],
   } as TopLevelSpec;
 }
+
+export interface RunCurvePoint {
+  /** 'loss' (a loss term), 'lr', 'val AP' (percent) or 'gamma' (a pyramid level). */
+  panel: "loss" | "lr" | "val AP" | "gamma";
+  /** The loss term ('loss' is the total), 'lr', 'AP' / 'AP50', or the level ('P3', ...). */
+  series: string;
+  iteration: number;
+  value: number;
+}
+
+/** One training run over iterations, stacked panels on one iteration axis: loss terms, learning rate, val AP (when measured), gamma per level. */
+export function runCurvesChartSpec(points: readonly RunCurvePoint[], title: string): TopLevelSpec {
+  const iterations = points.map((p) => p.iteration);
+  const domain = [Math.min(...iterations), Math.max(...iterations)];
+  const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { domain }, axis: { tickMinStep: 1 } } as const;
+  const panel = (name: RunCurvePoint["panel"], height: number, yTitle: string, legend: string | null, extra: { zero?: boolean; point?: boolean; format?: string } = {}) => ({
+    width: 520,
+    height,
+    transform: [{ filter: `datum.panel === '${name}'` }],
+    mark: { type: "line", strokeWidth: 1.3, ...(extra.point === true ? { point: true } : {}) },
+    encoding: {
+      x,
+      y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: extra.zero === true }, ...(extra.format === undefined ? {} : { axis: { format: extra.format } }) },
+      ...(legend === null ? {} : { color: { field: "series", type: "nominal", title: legend } }),
+    },
+  });
+  const has = (name: RunCurvePoint["panel"]): boolean => points.some((p) => p.panel === name);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    data: { values: [...points] },
+    vconcat: [
+      panel("loss", 200, "loss", "term"),
+      panel("lr", 90, "learning rate", null, { zero: true }),
+      ...(has("val AP") ? [panel("val AP", 140, "val AP (%)", "metric", { zero: true, point: true, format: ".1f" })] : []),
+      ...(has("gamma") ? [panel("gamma", 140, "gamma", "level")] : []),
+    ],
+    // each panel its own colour legend: loss terms, AP kinds and levels are different things
+    resolve: { scale: { color: "independent" } },
+  } as TopLevelSpec;
+}

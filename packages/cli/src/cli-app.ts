@@ -4,7 +4,7 @@
  * and read --help without training anything.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKBONE_PRESETS } from '@hpf/fpn';
 import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
@@ -41,6 +41,16 @@ function floatArg(name: string, min = 0, exclusive = false, max?: { value: numbe
     }
     return n;
   };
+}
+
+/** `--val-every`: `500` (iterations) or `2e` (epochs); 0 = only the evaluation at the end. */
+export function valEveryArg(value: string): { iterations: number } | { epochs: number } {
+  const m = /^(\d+)(e?)$/.exec(value);
+  const n = m === null ? NaN : Number(m[1]);
+  if (m === null || !Number.isSafeInteger(n) || (m[2] === 'e' && n < 1)) {
+    throw new InvalidArgumentError(`--val-every takes iterations (e.g. 500) or epochs with an 'e' (e.g. 2e), got '${value}'`);
+  }
+  return m[2] === 'e' ? { epochs: n } : { iterations: n };
 }
 
 /** Comma-separated iteration numbers in strictly ascending order (learning-rate milestones). */
@@ -129,7 +139,8 @@ export interface TrainCliOptions {
   checkpointEvery: number;
   resume?: boolean;
   eval: boolean;
-  valEvery: number;
+  valEvery: { iterations: number } | { epochs: number };
+  patience?: number;
   flip: number;
   dataCache?: string;
   set?: Record<string, unknown>;
@@ -186,9 +197,12 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
     checkpointEvery: o.checkpointEvery,
     resume: o.resume === true,
     evaluate: o.eval,
-    valEvery: o.valEvery,
     flipProbability: o.flip,
+    logEvery: o.logEvery,
   };
+  if ('epochs' in o.valEvery) options.valEveryEpochs = o.valEvery.epochs;
+  else options.valEvery = o.valEvery.iterations;
+  if (o.patience !== undefined) options.patience = o.patience;
   if (o.inputSize !== undefined) options.inputSize = o.inputSize;
   if (o.warmupIters !== undefined) options.warmupIters = o.warmupIters;
   if (o.lrSteps !== undefined) options.lrSteps = o.lrSteps;
@@ -260,7 +274,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--train-images <dir>', 'folder the training file_names are relative to')
     .option('--val-json <file>', 'validation annotations (COCO instances JSON)')
     .option('--val-images <dir>', 'folder the validation file_names are relative to')
-    .requiredOption('--out <dir>', 'run folder: checkpoint.hpf, result.json')
+    .requiredOption('--out <dir>', 'run folder: args.json, results.csv, curves.png/.svg, checkpoint.hpf, best.hpf, result.json')
     .option('--steps <n>', 'training iterations', intArg('--steps', 1), d.steps)
     .option('--batch-size <n>', 'images per iteration', intArg('--batch-size', 1), d.batchSize)
     .option('--input-size <px>', 'square network input (default: the first training image width)', intArg('--input-size', 1))
@@ -288,12 +302,23 @@ function addTrainOptions(cmd: Command): Command {
     .option('--checkpoint-every <n>', 'also checkpoint every n iterations (0: epoch ends only)', intArg('--checkpoint-every'), d.checkpointEvery)
     .option('--resume', 'continue from <out>/checkpoint.hpf')
     .option('--no-eval', 'skip the COCO evaluation on val/ at the end')
-    .option('--val-every <n>', 'also evaluate COCO AP on val/ every n iterations (0: only at the end)', intArg('--val-every'), d.valEvery)
+    .addOption(
+      new Option('--val-every <n>', "also evaluate COCO AP on val/ every n iterations, or every n epochs with an 'e' (2e); keeps the best as best.hpf (0: only at the end)")
+        .argParser(valEveryArg)
+        .default({ iterations: d.valEvery }, String(d.valEvery)),
+    )
+    .option('--patience <k>', 'stop after k validations in a row without a better val AP (needs --val-every)', intArg('--patience', 1))
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
     .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
     .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
-    .option('--log-every <n>', 'progress line every n iterations when not on a terminal', intArg('--log-every', 1), 25);
+    .option('--log-every <n>', 'a results.csv row every n iterations, and a progress line when not on a terminal', intArg('--log-every', 1), d.logEvery);
+}
+
+/** Where `hpf eval` writes: the run folder for its checkpoint.hpf, eval-<name>/ in it for another checkpoint (best.hpf: eval-best/). */
+export function evalOutputDir(runDir: string, checkpoint: string): string {
+  const name = basename(checkpoint, extname(checkpoint));
+  return resolve(checkpoint) === join(runDir, 'checkpoint.hpf') ? runDir : join(runDir, `eval-${name}`);
 }
 
 /** @hpf/cli's version, from its package.json (one folder above src/ and dist/ alike). */
@@ -334,9 +359,11 @@ export function createProgram(io: CliIo = defaultIo): Command {
         process.exitCode = 130;
         return;
       }
-      io.out(`trained ${result.steps} iterations in ${result.trainSeconds.toFixed(0)} s; checkpoint ${result.checkpoint}\n`);
+      if (result.earlyStop !== undefined) io.out(`${result.earlyStop.message}\n`);
+      io.out(`trained ${result.history.length} of ${result.steps} iterations in ${result.trainSeconds.toFixed(0)} s; checkpoint ${result.checkpoint}\n`);
+      if (result.best !== undefined) io.out(`best val AP ${(100 * result.best.ap).toFixed(2)} at iteration ${result.best.iteration}: ${result.best.checkpoint}\n`);
       if (result.stats !== null) io.out(`${formatSummary(result.stats)}\n`);
-      io.out(`result: ${join(resolve(options.out), 'result.json')}\n`);
+      io.out(`result: ${join(resolve(options.out), 'result.json')}; per log step: results.csv; curves.png\n`);
     } catch (error) {
       view.stop();
       if (error instanceof TrainingStoppedError) {
@@ -355,13 +382,14 @@ export function createProgram(io: CliIo = defaultIo): Command {
     new Command('eval')
       .description('COCO evaluation of a trained run on its validation split (or --data): summary, per-class AP table and CSV, PR curves, confusion matrix')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .option('--checkpoint <file>', 'the checkpoint in the run folder to use, e.g. best.hpf (a path relative to --run, or absolute)', 'checkpoint.hpf')
       .option('--data <spec>', 'data to evaluate on (default: the run\'s own)')
       .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--conf <s>', 'score threshold of the confusion matrix (AP uses every detection)', floatArg('--conf', 0, false, { value: 1, exclusive: false }), 0.25)
       .option('--backend <name>', 'tfjs backend')
       .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
-      .action(async (o: { run: string; data?: string; dataCache: string; batchSize: number; conf: number; backend?: string; threads?: number }) => {
+      .action(async (o: { run: string; checkpoint: string; data?: string; dataCache: string; batchSize: number; conf: number; backend?: string; threads?: number }) => {
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
         const { writeFileAtomic } = await import('@hpf/data');
@@ -369,18 +397,19 @@ export function createProgram(io: CliIo = defaultIo): Command {
         const { resolveData, readSplit } = await import('./data-source.js');
         const { formatSummary } = await import('@hpf/eval');
         const { describeHpf, writeEvalReport } = await import('./eval-report.js');
-        const run = await openRun(o.run);
+        const run = await openRun(o.run, o.checkpoint);
         try {
           const source = resolveData(o.data ?? run.meta.options.data, { cacheDir: o.dataCache });
           const val = readSplit(source.val);
           const { detections, result } = await evaluateDetector(run.detector, val, { batchSize: o.batchSize, inputSize: run.meta.inputSize });
           const steps = run.meta.options.steps;
-          io.out(`${run.meta.options.detector} trained with ${describeHpf(run.meta.options.hpf)}, iteration ${run.meta.iteration} of ${steps}, on ${val.annotationFile} (${val.images.length} images)\n${formatSummary(result.stats)}\n`);
-          const dir = resolve(o.run);
+          io.out(`${run.meta.options.detector} trained with ${describeHpf(run.meta.options.hpf)}, ${run.path} (iteration ${run.meta.iteration} of ${steps}), on ${val.annotationFile} (${val.images.length} images)\n${formatSummary(result.stats)}\n`);
+          // Another checkpoint than the run's last (best.hpf) gets its own folder: eval-best/.
+          const dir = evalOutputDir(resolve(o.run), run.path);
           const { table, files } = await writeEvalReport(dir, groundTruth(val), detections, result, o.conf);
           io.out(`\nper class (AP in percent; '-': no ground truth):\n${table}\n`);
           const file = join(dir, 'eval.json');
-          writeFileAtomic(file, JSON.stringify({ data: val.annotationFile, iteration: run.meta.iteration, stats: result.stats, perCategory: result.perCategory }, null, 1));
+          writeFileAtomic(file, JSON.stringify({ data: val.annotationFile, checkpoint: run.path, iteration: run.meta.iteration, stats: result.stats, perCategory: result.perCategory }, null, 1));
           io.out(`written: ${file}, ${files.csv}, ${files.prCurve.png}, ${files.confusion.png}, ${files.confusionNormalised.png} (and .svg)\n`);
         } finally {
           run.detector.dispose();
@@ -392,13 +421,14 @@ export function createProgram(io: CliIo = defaultIo): Command {
     new Command('predict')
       .description('detections for a folder of images: COCO results JSON + PNGs with boxes, class names and scores drawn')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .option('--checkpoint <file>', 'the checkpoint in the run folder to use, e.g. best.hpf (a path relative to --run, or absolute)', 'checkpoint.hpf')
       .requiredOption('--images <dir>', 'a COCO folder (instances.json) or a folder of .png/.jpg images')
       .requiredOption('--out <dir>', 'output folder: detections.json and images/*.png (never an input image is replaced)')
       .option('--conf <s>', 'draw boxes with at least this score (detections.json has all)', floatArg('--conf', 0, false, { value: 1, exclusive: false }), 0.3)
       .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
       .option('--backend <name>', 'tfjs backend')
       .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))
-      .action(async (o: { run: string; images: string; out: string; conf: number; batchSize: number; backend?: string; threads?: number }) => {
+      .action(async (o: { run: string; checkpoint: string; images: string; out: string; conf: number; batchSize: number; backend?: string; threads?: number }) => {
         const { listImages, planOutputFiles, predictImages } = await import('./predict.js');
         const images = listImages(o.images);
         const out = resolve(o.out);
@@ -407,7 +437,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
         await startBackend(o.backend, o.threads, io);
         const { openRun } = await import('./run-files.js');
         const { writeFileAtomic } = await import('@hpf/data');
-        const run = await openRun(o.run);
+        const run = await openRun(o.run, o.checkpoint);
         try {
           mkdirSync(out, { recursive: true });
           io.out(`${images.length} images; drawing boxes with score >= ${o.conf} (--conf); detections.json keeps every detection\n`);
@@ -481,12 +511,13 @@ export function createProgram(io: CliIo = defaultIo): Command {
     new Command('export')
       .description('a trained run as a model folder for @hpf/model loadDetector (Node or browser): model.json + weight shards, BatchNorm folded')
       .requiredOption('--run <dir>', 'run folder written by hpf train')
+      .option('--checkpoint <file>', 'the checkpoint in the run folder to use, e.g. best.hpf (a path relative to --run, or absolute)', 'checkpoint.hpf')
       .requiredOption('--out <dir>', 'new (or empty) folder for model.json and the .bin shards')
       .option('--backend <name>', 'tfjs backend')
-      .action(async (o: { run: string; out: string; backend?: string }) => {
+      .action(async (o: { run: string; checkpoint: string; out: string; backend?: string }) => {
         await startBackend(o.backend, undefined, io);
         const { exportRun } = await import('./export.js');
-        const result = await exportRun(o.run, o.out);
+        const result = await exportRun(o.run, o.out, o.checkpoint);
         const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
         io.out(`${result.detector} (iteration ${result.iteration}) exported to ${result.dir}: ${result.files.length} files, ${(bytes / 1024).toFixed(0)} KiB\n`);
       }),

@@ -5,8 +5,9 @@
 import { exportDetector, type WrittenModel } from '@hpf/model/node';
 import { openRun } from './run-files.js';
 
-export async function exportRun(runDir: string, outDir: string): Promise<WrittenModel & { detector: string; iteration: number }> {
-  const run = await openRun(runDir);
+/** `checkpoint`: the run folder's file to export (default checkpoint.hpf; e.g. best.hpf). */
+export async function exportRun(runDir: string, outDir: string, checkpoint?: string): Promise<WrittenModel & { detector: string; iteration: number }> {
+  const run = await openRun(runDir, checkpoint);
   try {
     const written = await exportDetector(
       run.detector,

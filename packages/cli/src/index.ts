@@ -24,10 +24,13 @@ export { resolveData, type DataSource, type ResolveDataOptions } from './data-so
 export { evaluateDetector, predictDataset, groundTruth } from './evaluate.js';
 export { predictImages, listImages, drawBox } from './predict.js';
 export { openRun } from './run-files.js';
+export { ARGS_FILE, RESULTS_CSV_FILE, CURVES_BASE, BEST_CHECKPOINT_FILE, type RunArgs } from './run-folder.js';
+export { resultsCsv, resultsHeader, parseResultsCsv, type ResultsRow } from './results-csv.js';
+export { bestValidation, earlyStop } from './early-stop.js';
 export { applyInitialWeights, backboneOption, checkInitialWeights, type InitialWeightsOptions, type BackboneSetting } from './initial-weights.js';
 export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, parseShard, shardRuns, type BenchConfig, type BenchRun, type RunStatus, type Shard } from './bench.js';
 export { summarizeBench, formatMarkdown, writeReport, gammaPoints, METRICS, type BenchReport, type DetectorReport } from './report.js';
 export { mean, sampleSd, pairedSummary, type PairedSummary } from './stats.js';
-export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec } from './charts.js';
+export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec, runCurvesChartSpec } from './charts.js';
 export { createProgram, trainOptionsFromCli, hpfSetting, type CliIo } from './cli-app.js';
 export { formatProgressLine, formatDuration, formatLosses } from './progress.js';

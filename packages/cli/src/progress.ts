@@ -1,4 +1,4 @@
-/** Progress display of `hpf train`: a cli-progress bar on a terminal, periodic log lines otherwise. */
+/** Progress display of `hpf train`: one line that fits the terminal, redrawn in place; periodic plain log lines when not on a terminal. */
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from './train.js';
 
@@ -23,8 +23,42 @@ export function formatGammas(gammas: readonly number[]): string {
   return `gamma P3-P7 ${gammas.map((g) => g.toFixed(2)).join(' ')}`;
 }
 
-export function formatProgressLine(e: ProgressEvent): string {
-  return `iter ${e.iteration + 1}/${e.steps}  ${formatLosses(e.losses)}  ${formatGammas(e.gammas)}  lr ${e.lr.toPrecision(3)}  ${e.imagesPerSecond.toFixed(1)} img/s  ETA ${formatDuration(e.etaSeconds)}`;
+const SEPARATOR = '  ';
+
+/**
+ * The progress line in at most `width` characters: iteration/steps and ETA first, then as many of
+ * loss, lr, img/s and gamma as fit, in that order (a part that does not fit ends the line), each
+ * in its short form first; the space left then widens the loss to its terms. Infinity: all of it.
+ */
+export function formatProgressLine(e: ProgressEvent, width = Infinity): string {
+  const head = [`iter ${e.iteration + 1}/${e.steps}`, `ETA ${formatDuration(e.etaSeconds)}`];
+  // each part's forms, shortest first
+  const parts: string[][] = [
+    [`loss ${(e.losses.total ?? 0).toFixed(3)}`, formatLosses(e.losses)],
+    [`lr ${e.lr.toPrecision(3)}`],
+    [`${e.imagesPerSecond.toFixed(1)} img/s`],
+    [formatGammas(e.gammas)],
+  ];
+  const length = (chosen: readonly string[]): number => chosen.join(SEPARATOR).length;
+  const line = [...head];
+  if (length(line) > width) return line.join(SEPARATOR).slice(0, Math.max(0, width));
+  const shown: number[] = [];
+  for (const forms of parts) {
+    if (length([...line, forms[0]!]) > width) break;
+    line.push(forms[0]!);
+    shown.push(0);
+  }
+  for (let p = 0; p < shown.length; p++) {
+    for (let f = parts[p]!.length - 1; f > shown[p]!; f--) {
+      const wider = line.map((s, i) => (i === head.length + p ? parts[p]![f]! : s));
+      if (length(wider) <= width) {
+        line.splice(0, line.length, ...wider);
+        shown[p] = f;
+        break;
+      }
+    }
+  }
+  return line.join(SEPARATOR);
 }
 
 export interface ProgressView {
@@ -46,11 +80,13 @@ export function createProgressView(stream: NodeJS.WriteStream, logEvery: number,
       stop: () => {},
     };
   }
+  // The line is ours (formatProgressLine at the terminal's width, read at every redraw, so a
+  // resized terminal gets a line that fits); cli-progress redraws it at most `fps` times a second.
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: 'iter {value}/{total} {bar} {losses} | {gammas} | {rate} img/s | ETA {etaText}',
-      barsize: 20,
+      format: (_options, params, payload: { event?: ProgressEvent }) =>
+        payload.event === undefined ? `iter ${params.value}/${params.total}` : formatProgressLine(payload.event, Math.max(20, params.maxWidth - 1)),
       hideCursor: true,
       clearOnComplete: false,
       fps: 5,
@@ -60,10 +96,10 @@ export function createProgressView(stream: NodeJS.WriteStream, logEvery: number,
   let started = false;
   return {
     start: (startIteration, steps) => {
-      bar.start(steps, startIteration, { losses: '', gammas: '', rate: '-', etaText: '?' });
+      bar.start(steps, startIteration, {});
       started = true;
     },
-    update: (e) => bar.update(e.iteration + 1, { losses: formatLosses(e.losses), gammas: formatGammas(e.gammas), rate: e.imagesPerSecond.toFixed(1), etaText: formatDuration(e.etaSeconds) }),
+    update: (e) => bar.update(e.iteration + 1, { event: e }),
     // SingleBar has no log(): clear the bar's line, print, and let the next update redraw it.
     log: (line) => (started ? stream.write(`\r\x1b[K${line}\n`) : write(line)),
     stop: () => {

@@ -2,8 +2,10 @@
  * The training run behind `hpf train`: detector from the registry, the data set's seeded batch
  * order (a pure function of (seed, epoch)), SGD with momentum, linear warm-up and step decay, and
  * @hpf/engine's `fit` for the loop, the checkpoints (every epoch end, every `checkpointEvery`
- * iterations), the exact `resume` and the validation every `valEvery` iterations; a COCO
- * evaluation on the validation split at the end.
+ * iterations), the exact `resume` and the validation every `valEvery` iterations (or
+ * `valEveryEpochs` epochs) with best.hpf and `--patience`; a COCO evaluation on the validation
+ * split at the end. The run folder's other files (args.json, results.csv, curves) are
+ * run-folder.ts's, fed from fit's hooks.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,6 +19,8 @@ import { readSplit, resolveData, type DataSource } from './data-source.js';
 import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { evaluateDetector } from './evaluate.js';
 import { applyInitialWeights, backboneOption, checkInitialWeights } from './initial-weights.js';
+import { bestValidation, earlyStop, type MeasuredAp } from './early-stop.js';
+import { checkRunFolder, copyFileAtomic, RunFolder, runArgs } from './run-folder.js';
 
 export type { IterationRecord } from '@hpf/engine/node';
 
@@ -63,6 +67,12 @@ export interface TrainOptions {
   evaluate: boolean;
   /** COCO AP on the validation split every N iterations during training (0: only at the end). */
   valEvery?: number;
+  /** The same every N epochs (instead of valEvery; an epoch is the loader's batches per epoch). */
+  valEveryEpochs?: number;
+  /** Stop after this many validations in a row without a better val AP (needs valEvery or valEveryEpochs). */
+  patience?: number;
+  /** A results.csv row (and a progress line when not on a terminal) every N iterations. */
+  logEvery?: number;
   flipProbability: number;
   /** Where digits-det sets are generated (default ./runs/data). */
   dataCache?: string;
@@ -85,6 +95,7 @@ export const TRAIN_DEFAULTS = {
   resume: false,
   evaluate: true,
   valEvery: 0,
+  logEvery: 25,
   flipProbability: 0.5,
 } as const satisfies Partial<TrainOptions>;
 
@@ -140,6 +151,10 @@ export interface TrainResult {
   /** true when the run was stopped by the signal before `steps`. */
   interrupted: boolean;
   checkpoint: string;
+  /** The best validation (during training or the final evaluation) and its checkpoint, best.hpf (with --val-every). */
+  best?: MeasuredAp & { checkpoint: string };
+  /** Set when --patience ended the run before `steps`. */
+  earlyStop?: { iteration: number; patience: number; bestIteration: number; bestAp: number; message: string };
 }
 
 export class TrainingStoppedError extends Error {
@@ -175,15 +190,18 @@ export function detectorOptionsFor(options: TrainOptions, numClasses: number, in
   return { ...common, ...(small ? entry.smallInput : {}), ...scheduled, ...(options.detectorOptions ?? {}) };
 }
 
-export function lrScheduleFor(options: TrainOptions): (iteration: number) => number {
+/** The warm-up length and milestones a run uses (the options', or their defaults). */
+export function resolvedSchedule(options: TrainOptions): { warmupIters: number; lrSteps: number[] } {
   const { steps } = options;
-  return createLrSchedule({
-    baseLr: options.lr,
+  return {
     warmupIters: options.warmupIters ?? Math.min(100, Math.floor(steps / 4)),
-    warmupRatio: options.warmupRatio,
-    steps: options.lrSteps ?? [Math.round((steps * 2) / 3), Math.round((steps * 11) / 12)],
-    gamma: options.lrGamma,
-  });
+    lrSteps: options.lrSteps ?? [Math.round((steps * 2) / 3), Math.round((steps * 11) / 12)],
+  };
+}
+
+export function lrScheduleFor(options: TrainOptions): (iteration: number) => number {
+  const { warmupIters, lrSteps } = resolvedSchedule(options);
+  return createLrSchedule({ baseLr: options.lr, warmupIters, warmupRatio: options.warmupRatio, steps: lrSteps, gamma: options.lrGamma });
 }
 
 export function validateTrainOptions(o: TrainOptions): void {
@@ -196,19 +214,26 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.lr > 0)) throw new Error(`--lr must be > 0, got ${o.lr}`);
   if (!(o.checkpointEvery >= 0 && Number.isInteger(o.checkpointEvery))) throw new Error(`--checkpoint-every must be an integer >= 0, got ${o.checkpointEvery}`);
   if (o.valEvery !== undefined && !(o.valEvery >= 0 && Number.isInteger(o.valEvery))) throw new Error(`--val-every must be an integer >= 0, got ${o.valEvery}`);
+  positiveInt('val-every <n>e', o.valEveryEpochs);
+  if (o.valEveryEpochs !== undefined && (o.valEvery ?? 0) > 0) throw new Error(`--val-every is given in iterations (${o.valEvery}) and in epochs (${o.valEveryEpochs}e): give one`);
+  positiveInt('patience', o.patience);
+  if (o.patience !== undefined && !((o.valEvery ?? 0) > 0 || o.valEveryEpochs !== undefined)) throw new Error('--patience counts validations: it needs --val-every');
+  positiveInt('log-every', o.logEvery);
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
   checkInitialWeights(o);
   detectorEntry(o.detector);
 }
 
-function sameRunOptions(a: TrainOptions, b: TrainOptions): string | undefined {
-  // Options that may differ on resume: the ones that do not change the result.
-  const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'dataCache', 'checkpointEvery']);
+/** The first option (not a volatile one) that differs between a stored run (`stored`: where it is kept) and this one. */
+export function sameRunOptions(a: TrainOptions | Record<string, unknown>, b: TrainOptions | Record<string, unknown>, stored = 'checkpoint'): string | undefined {
+  // Options that may differ on resume: the ones that do not change the trained weights (patience
+  // only decides where they stop).
+  const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'valEveryEpochs', 'patience', 'logEvery', 'dataCache', 'checkpointEvery']);
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (volatile.has(key)) continue;
     const va = JSON.stringify((a as unknown as Record<string, unknown>)[key]);
     const vb = JSON.stringify((b as unknown as Record<string, unknown>)[key]);
-    if (va !== vb) return `${key}: checkpoint has ${va}, now ${vb}`;
+    if (va !== vb) return `${key}: ${stored} has ${va}, now ${vb}`;
   }
   return undefined;
 }
@@ -244,9 +269,34 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
   }
   // The validation split is read and checked before training, so a broken one costs no training.
-  const valEvery = options.valEvery ?? 0;
+  const perEpochOfSplit = Math.max(1, Math.floor(train.images.length / options.batchSize));
+  const valEvery = options.valEveryEpochs !== undefined ? options.valEveryEpochs * perEpochOfSplit : (options.valEvery ?? 0);
   const val = options.evaluate || valEvery > 0 ? readSplit(source.val) : undefined;
   if (val !== undefined) checkSameCategories(train, val, source.valDir);
+  const logEvery = options.logEvery ?? TRAIN_DEFAULTS.logEvery;
+  const args = runArgs(
+    options,
+    { ...resolvedSchedule(options), inputSize, logEvery },
+    {
+      iterationsPerEpoch: perEpochOfSplit,
+      epochs,
+      valEveryIterations: valEvery,
+      trainImages: train.images.length,
+      valImages: val?.images.length ?? null,
+      smallInputPriors: options.smallInput === 'auto' ? inputSize <= 256 : options.smallInput,
+      detectorOptions,
+      backend: tf.getBackend(),
+    },
+  );
+  checkRunFolder(out, args, options.resume && existsSync(ckptPath), (stored, now) => sameRunOptions(stored, now, 'args.json'));
+  const folder = new RunFolder({
+    dir: out,
+    logEvery,
+    iterationsPerEpoch: perEpochOfSplit,
+    title: (iteration) => `${options.detector} (${options.hpf === false ? 'published loss' : 'HPF'}), ${out}: iteration ${iteration} of ${options.steps}`,
+    log,
+  });
+  const validations: ValidationRecord[] = [];
   const detector = await buildDetector(options.detector, detectorOptions);
   // Pretrained starting weights; a resumed run takes its own from the checkpoint instead.
   if (!(options.resume && existsSync(ckptPath))) {
@@ -295,6 +345,11 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
           checkResume: (stored) => {
             const mismatch = sameRunOptions(stored.options, options);
             if (mismatch !== undefined) throw new Error(`${ckptPath}: --resume with different options (${mismatch})`);
+            const storedValidations = (stored.validations ?? []) as ValidationRecord[];
+            const stop = options.patience === undefined ? undefined : earlyStop(storedValidations, options.patience);
+            if (stop !== undefined) throw new Error(`${ckptPath}: this run already stopped early (${stop.message}); resume with a larger --patience to train on`);
+            validations.push(...storedValidations);
+            folder.restore(stored.history, storedValidations);
           },
         },
         ...(val !== undefined && valEvery > 0
@@ -304,14 +359,35 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
                 run: async (iteration: number): Promise<ValidationRecord> => {
                   const { stats } = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result;
                   log(`iteration ${iteration}: val AP ${(100 * stats.AP).toFixed(2)}, AP50 ${(100 * stats.AP50).toFixed(2)}`);
-                  return { iteration, ap: stats.AP, ap50: stats.AP50, ap75: stats.AP75 };
+                  const record = { iteration, ap: stats.AP, ap50: stats.AP50, ap75: stats.AP75 };
+                  await folder.validation(record);
+                  return record;
+                },
+                after: (record: ValidationRecord, control: { save: (path: string) => void; stop: () => void }) => {
+                  const previous = bestValidation(validations);
+                  validations.push(record);
+                  if (previous === undefined || record.ap > previous.ap) {
+                    control.save(folder.bestPath);
+                    log(`val AP improved${previous === undefined ? '' : ` from ${(100 * previous.ap).toFixed(2)}`}: ${folder.bestPath}`);
+                  }
+                  const stop = options.patience === undefined ? undefined : earlyStop(validations, options.patience);
+                  if (stop !== undefined) {
+                    log(stop.message);
+                    control.stop();
+                  }
                 },
               },
             }
           : {}),
         hooks: {
-          onStart: (info) => hooks.onStart?.({ ...info, detector: options.detector }),
-          ...(hooks.onIteration === undefined ? {} : { onIteration: hooks.onIteration }),
+          onStart: (info) => {
+            folder.start(args, info.startIteration);
+            hooks.onStart?.({ ...info, detector: options.detector });
+          },
+          onIteration: (event) => {
+            folder.iteration(event);
+            hooks.onIteration?.(event);
+          },
           ...(hooks.onCheckpoint === undefined ? {} : { onCheckpoint: hooks.onCheckpoint }),
           ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
           log,
@@ -328,13 +404,28 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       }
       throw error;
     }
-    const { history, validations, interrupted, trainSeconds } = fitted;
+    const { history, interrupted, trainSeconds, stoppedEarly } = fitted;
 
     let stats: CocoStats | null = null;
+    let final: MeasuredAp | undefined;
     if (!interrupted && options.evaluate && val !== undefined) {
       log('evaluating on the validation split');
       stats = (await evaluateDetector(detector, val, { batchSize: options.batchSize, inputSize })).result.stats;
+      final = { iteration: history.length, ap: stats.AP, ap50: stats.AP50 };
     }
+    await folder.finish(final);
+    // best.hpf is the best of the validations and the final model (a copy of its checkpoint).
+    let best: TrainResult['best'];
+    if (valEvery > 0) {
+      const during = bestValidation(fitted.validations);
+      if (final !== undefined && (during === undefined || final.ap > during.ap)) {
+        copyFileAtomic(ckptPath, folder.bestPath);
+        best = { ...final, checkpoint: folder.bestPath };
+      } else if (during !== undefined) {
+        best = { iteration: during.iteration, ap: during.ap, ap50: during.ap50, checkpoint: folder.bestPath };
+      }
+    }
+    const stop = stoppedEarly && options.patience !== undefined ? earlyStop(fitted.validations, options.patience) : undefined;
     const result: TrainResult = {
       detector: options.detector,
       hpf: options.hpf,
@@ -346,10 +437,12 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
       trainSeconds,
       stats,
       history,
-      validations,
+      validations: fitted.validations,
       detectorOptions,
       interrupted,
       checkpoint: ckptPath,
+      ...(best === undefined ? {} : { best }),
+      ...(stop === undefined ? {} : { earlyStop: { iteration: stop.iteration, patience: stop.patience, bestIteration: stop.best.iteration, bestAp: stop.best.ap, message: stop.message } }),
     };
     if (!interrupted) writeFileAtomic(join(out, RESULT_FILE), Buffer.from(JSON.stringify(result)));
     return result;

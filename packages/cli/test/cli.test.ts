@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
-import { createProgram, hpfSetting, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
+import { createProgram, evalOutputDir, hpfSetting, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
 
 function capture() {
   const io = { outText: '', errText: '', out: (t: string) => void (io.outText += t), err: (t: string) => void (io.errText += t) };
@@ -120,6 +120,26 @@ describe('train options', () => {
     const options = trainOptionsFromCli(r.parsed as TrainCliOptions);
     expect(options).toMatchObject({ detector: 'fcos', hpf: false, steps: 300, batchSize: 8, lr: 0.01, lrSteps: [100, 200], seed: 0, smallInput: false, resume: false, evaluate: true });
     expect(options.detectorOptions).toEqual({ centerSampling: false, topk: 5 });
+  });
+  it('--val-every takes iterations or epochs (2e), --patience and --log-every reach the options', async () => {
+    const base = ['train', '--detector', 'atss', '--data', 'd', '--out', 'o'];
+    const plain = trainOptionsFromCli((await run(base)).parsed as TrainCliOptions);
+    expect([plain.valEvery, plain.valEveryEpochs, plain.patience, plain.logEvery]).toEqual([0, undefined, undefined, 25]);
+    const iterations = trainOptionsFromCli((await run([...base, '--val-every', '500', '--patience', '3', '--log-every', '10'])).parsed as TrainCliOptions);
+    expect([iterations.valEvery, iterations.valEveryEpochs, iterations.patience, iterations.logEvery]).toEqual([500, undefined, 3, 10]);
+    const epochs = trainOptionsFromCli((await run([...base, '--val-every', '2e'])).parsed as TrainCliOptions);
+    expect([epochs.valEvery, epochs.valEveryEpochs]).toEqual([undefined, 2]);
+    for (const bad of ['2.5', '0e', 'e', '2ep', '-1']) {
+      const r = await run([...base, '--val-every', bad]);
+      expect(r.io.errText, bad).toContain(`--val-every takes iterations (e.g. 500) or epochs with an 'e' (e.g. 2e), got '${bad}'`);
+    }
+    expect((await run([...base, '--patience', '0'])).io.errText).toContain("--patience must be an integer >= 1, got '0'");
+    const help = await run(['train', '--help']);
+    expect(help.io.outText).toMatch(/--val-every <n>[^]*\(default: 0\)/);
+    for (const cmd of ['eval', 'predict', 'export']) expect((await run([cmd, '--help'])).io.outText, cmd).toContain('--checkpoint <file>');
+    // hpf eval of best.hpf writes beside, not over, the evaluation of checkpoint.hpf
+    expect(evalOutputDir('/runs/a', '/runs/a/checkpoint.hpf')).toBe('/runs/a');
+    expect(evalOutputDir('/runs/a', '/runs/a/best.hpf')).toBe('/runs/a/eval-best');
   });
   it('--hpf, --no-hpf and --hpf-delta map to the adapters\' hpf option', () => {
     expect(hpfSetting({})).toBe(true);

@@ -123,6 +123,43 @@ describe('fit', () => {
     straight.det.dispose();
   });
 
+  it('validation.after saves the state at a validation to another file and stops early with a checkpoint', async () => {
+    const path = join(dir, 'early.hpf');
+    const best = join(dir, 'early-best.hpf');
+    const { det, w } = toy();
+    const weightsAt = new Map<number, number[]>();
+    const saved: string[] = [];
+    const result = await fit({
+      detector: det,
+      steps: 20,
+      iterationsPerEpoch: 100,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: false, meta: { run: 'b' } },
+      validation: {
+        every: 3,
+        run: async (iteration) => ({ iteration }),
+        after: (v, control) => {
+          weightsAt.set(v.iteration, Array.from(w.dataSync()));
+          if (v.iteration === 3) control.save(best);
+          if (v.iteration === 6) control.stop();
+        },
+      },
+      hooks: { onCheckpoint: (c) => saved.push(`${c.iteration} ${c.path}`) },
+    });
+    expect(result).toMatchObject({ stoppedEarly: true, interrupted: false });
+    expect(result.history).toHaveLength(6);
+    expect(result.validations).toEqual([{ iteration: 3 }, { iteration: 6 }]);
+    expect(saved).toEqual([`3 ${best}`, `6 ${path}`]);
+    const atBest = readCheckpoint<CheckpointHeader & { run: string }>(best);
+    // the header already holds the validation that triggered the save
+    expect(atBest.meta).toMatchObject({ iteration: 3, run: 'b', validations: [{ iteration: 3 }] });
+    expect(atBest.meta.history).toHaveLength(3);
+    expect(Array.from(atBest.tensors.get('model/w')!.values)).toEqual(weightsAt.get(3)!.map(Math.fround));
+    expect(readCheckpoint<CheckpointHeader>(path).meta.iteration).toBe(6);
+    det.dispose();
+  });
+
   it('refuses a resume the caller rejects before restoring anything', async () => {
     const path = join(dir, 'refuse.hpf');
     const a = toy();

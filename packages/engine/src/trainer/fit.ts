@@ -138,6 +138,12 @@ export interface FitValidation<Validation> {
   /** Run every N iterations (not after the last: a caller evaluates the final model itself). */
   every: number;
   run: (iteration: number) => Promise<Validation>;
+  /**
+   * After a validation is recorded (it is in the checkpoint header from here on): `save(path)`
+   * writes the current state as a checkpoint at `path` (e.g. the best so far), `stop()` ends
+   * training after this iteration with a checkpoint (early stopping; `FitResult.stoppedEarly`).
+   */
+  after?: (validation: Validation, control: { save: (path: string) => void; stop: () => void }) => void;
 }
 
 /** An iteration as a progress display sees it. */
@@ -179,6 +185,8 @@ export interface FitResult<Validation> {
   trainSeconds: number;
   /** true when the signal stopped it before `steps`. */
   interrupted: boolean;
+  /** true when `validation.after` asked to stop before `steps`. */
+  stoppedEarly: boolean;
 }
 
 /**
@@ -274,6 +282,7 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
     };
 
     let interrupted = false;
+    let stoppedEarly = false;
     while (iteration < steps) {
       // A training step is synchronous: yield once per iteration so signal handlers (Ctrl-C) run.
       await new Promise<void>((ok) => setImmediate(ok));
@@ -304,14 +313,25 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
         imagesPerSecond: rate * batch.images.shape[0],
         etaSeconds: (steps - iteration) / rate,
       });
-      if (validation !== undefined && iteration % validation.every === 0 && iteration < steps) validations.push(await validation.run(iteration));
+      if (validation !== undefined && iteration % validation.every === 0 && iteration < steps) {
+        const measured = await validation.run(iteration);
+        validations.push(measured);
+        validation.after?.(measured, {
+          save: (path) => {
+            if (checkpoint === undefined) throw new Error('fit: validation.after can save only when checkpointing (option checkpoint)');
+            save(path, checkpoint.meta);
+          },
+          stop: () => void (stoppedEarly = true),
+        });
+      }
       if (checkpoint !== undefined) {
         const epochEnd = iteration % iterationsPerEpoch === 0;
         const periodic = checkpoint.every > 0 && iteration % checkpoint.every === 0;
-        if (epochEnd || periodic || iteration === steps || hooks.signal?.aborted) save(checkpoint.path, checkpoint.meta);
+        if (epochEnd || periodic || iteration === steps || stoppedEarly || hooks.signal?.aborted) save(checkpoint.path, checkpoint.meta);
       }
+      if (stoppedEarly) break;
     }
-    return { history, validations, trainSeconds: elapsed(), interrupted };
+    return { history, validations, trainSeconds: elapsed(), interrupted, stoppedEarly };
   } finally {
     trainer.dispose();
   }
