@@ -206,6 +206,27 @@ describe('fit', () => {
     det.dispose();
   });
 
+  it('a late stop right after a save to another file (a best-so-far copy) still writes the checkpoint', async () => {
+    const path = join(dir, 'late-after-best.hpf');
+    const best = join(dir, 'late-best.hpf');
+    const { det } = toy();
+    const controller = new AbortController();
+    const stopped = await fit({
+      detector: det,
+      steps: 20,
+      iterationsPerEpoch: 8,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: false, meta: {} },
+      validation: { every: 2, run: async (iteration) => ({ iteration }), after: (_v, { save }) => save(best) },
+      hooks: { beforeIteration: (i) => void (i === 3 && setImmediate(() => controller.abort())), signal: controller.signal },
+    });
+    expect(stopped.history).toHaveLength(4);
+    expect(readCheckpoint<CheckpointHeader>(best).meta.iteration).toBe(4);
+    expect(readCheckpoint<CheckpointHeader>(path).meta.iteration).toBe(4);
+    det.dispose();
+  });
+
   it('never checkpoints non-finite weights: stops naming the iteration and tensor, the previous checkpoint is kept', async () => {
     const path = join(dir, 'blow-up.hpf');
     const { det } = toy();
