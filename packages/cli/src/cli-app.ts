@@ -82,6 +82,10 @@ export function checkTrainCombination(o: Pick<TrainCliOptions, 'detector' | 'ste
     const a = Math.round((o.steps * 2) / 3);
     const b = Math.round((o.steps * 11) / 12);
     if (a >= b) throw new Error(`--steps ${o.steps}: the default --lr-steps (2/3 and 11/12 of --steps) would be ${a},${b}, not ascending; use --steps >= 2 or give --lr-steps`);
+  } else {
+    // A milestone past the last iteration can never apply: most likely a typo (or --steps is).
+    const late = o.lrSteps.filter((s) => s > o.steps);
+    if (late.length > 0) throw new Error(`--lr-steps ${o.lrSteps.join(',')}: ${late.join(', ')} ${late.length === 1 ? 'is' : 'are'} beyond --steps ${o.steps}, so the rate would never change there`);
   }
   if (o.featChannels !== undefined && GROUP_NORM_HEADS.has(o.detector) && o.featChannels % HEAD_NORM_GROUPS !== 0) {
     throw new Error(`--feat-channels ${o.featChannels}: ${o.detector}'s head uses GroupNorm with ${HEAD_NORM_GROUPS} groups, so --feat-channels must be a multiple of ${HEAD_NORM_GROUPS}`);
@@ -138,6 +142,7 @@ export interface TrainCliOptions {
   smallInput: 'auto' | 'on' | 'off';
   checkpointEvery: number;
   resume?: boolean;
+  allowBackendChange?: boolean;
   eval: boolean;
   valEvery: { iterations: number } | { epochs: number };
   patience?: number;
@@ -217,6 +222,7 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
   if (o.inputNorm !== undefined) options.inputNorm = o.inputNorm;
   if (o.dataCache !== undefined) options.dataCache = o.dataCache;
   if (o.set !== undefined) options.detectorOptions = o.set;
+  if (o.allowBackendChange === true) options.allowBackendChange = true;
   return options;
 }
 
@@ -247,7 +253,7 @@ function abortOnSignals(io: CliIo): { signal: AbortSignal; release: () => void }
   const controller = new AbortController();
   const handler = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(130);
-    io.err(`\n${name}: stopping after the current iteration (the last checkpoint stays intact); press Ctrl-C again to quit at once\n`);
+    io.err(`\n${name}: stopping after the current iteration (a checkpoint of it is written); press Ctrl-C again to quit at once (the last checkpoint stays intact)\n`);
     controller.abort();
   };
   process.on('SIGINT', handler);
@@ -277,7 +283,7 @@ function addTrainOptions(cmd: Command): Command {
     .requiredOption('--out <dir>', 'run folder: args.json, results.csv, curves.png/.svg, checkpoint.hpf, best.hpf, result.json')
     .option('--steps <n>', 'training iterations', intArg('--steps', 1), d.steps)
     .option('--batch-size <n>', 'images per iteration', intArg('--batch-size', 1), d.batchSize)
-    .option('--input-size <px>', 'square network input (default: the first training image width)', intArg('--input-size', 1))
+    .option('--input-size <px>', 'square network input (default: median longer image side, multiple of 32, at most 640; a resume: the checkpoint\'s)', intArg('--input-size', 1))
     .option('--lr <lr>', 'base learning rate', floatArg('--lr', 0, true), d.lr)
     .option('--warmup-iters <n>', 'linear warm-up iterations (default min(100, steps / 4))', intArg('--warmup-iters'))
     .option('--warmup-ratio <r>', 'warm-up starts at lr x ratio', floatArg('--warmup-ratio'), d.warmupRatio)
@@ -301,6 +307,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--set <key=value>', 'extra adapter option (JSON value), repeatable', collectSetting)
     .option('--checkpoint-every <n>', 'also checkpoint every n iterations (0: epoch ends only)', intArg('--checkpoint-every'), d.checkpointEvery)
     .option('--resume', 'continue from <out>/checkpoint.hpf')
+    .option('--allow-backend-change', 'let --resume continue a checkpoint computed on another backend (the result then differs from an uninterrupted run)')
     .option('--no-eval', 'skip the COCO evaluation on val/ at the end')
     .addOption(
       new Option('--val-every <n>', "also evaluate COCO AP on val/ every n iterations, or every n epochs with an 'e' (2e); keeps the best as best.hpf (0: only at the end)")

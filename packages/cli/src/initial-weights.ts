@@ -5,11 +5,11 @@
  * normEval true) and the ImageNet input normalisation, held in the backbone so that evaluation and
  * prediction of the run apply it too. The loading itself is @hpf/fpn's.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBatchCounter, loadTensors, PRETRAINED_FINE_TUNE, type Detector, type ResNet } from '@hpf/fpn';
 import { loadBackboneWeights, loadModelWeights } from '@hpf/fpn/node';
-import { readCheckpoint } from '@hpf/engine/node';
+import { isCheckpointFile, readCheckpoint, readCheckpointMeta } from '@hpf/engine/node';
 
 export interface InitialWeightsOptions {
   backbone: string;
@@ -28,8 +28,6 @@ export interface InitialWeightsOptions {
    */
   inputNorm?: 'imagenet' | 'none';
 }
-
-const CHECKPOINT_MAGIC = 'HPFCKPT1';
 
 /** `--load-from` as a file: a run folder means its checkpoint.hpf. */
 export function loadFromPath(path: string): string {
@@ -77,34 +75,10 @@ function defaultInputNorm(o: InitialWeightsOptions): 'imagenet' | 'none' {
   if (o.backboneWeights !== undefined) return 'imagenet';
   if (o.loadFrom === undefined) return 'none';
   const path = loadFromPath(o.loadFrom);
-  if (!existsSync(path) || !isHpfCheckpoint(path)) return 'imagenet';
+  if (!existsSync(path) || !isCheckpointFile(path)) return 'imagenet';
   // The run the checkpoint comes from saw its images normalised (or not): keep it so.
-  const backbone = checkpointMeta(path).detectorOptions?.backbone;
+  const backbone = readCheckpointMeta<{ detectorOptions?: { backbone?: unknown } }>(path).detectorOptions?.backbone;
   return typeof backbone === 'object' && backbone !== null && (backbone as { inputNorm?: unknown }).inputNorm === 'imagenet' ? 'imagenet' : 'none';
-}
-
-/** The JSON header of an hpf checkpoint without reading its tensors. */
-function checkpointMeta(path: string): { detectorOptions?: { backbone?: unknown } } {
-  const fd = openSync(path, 'r');
-  try {
-    const prefix = Buffer.alloc(CHECKPOINT_MAGIC.length + 4);
-    readSync(fd, prefix, 0, prefix.length, 0);
-    const header = Buffer.alloc(prefix.readUInt32LE(CHECKPOINT_MAGIC.length));
-    readSync(fd, header, 0, header.length, prefix.length);
-    return (JSON.parse(header.toString('utf8')) as { meta: { detectorOptions?: { backbone?: unknown } } }).meta;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function isHpfCheckpoint(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(CHECKPOINT_MAGIC.length);
-    return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === CHECKPOINT_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Loads the weights the options name into a freshly built detector; returns what it did, for the log. */
@@ -117,7 +91,7 @@ export function applyInitialWeights(detector: Detector, o: InitialWeightsOptions
   }
   if (o.loadFrom !== undefined) {
     const path = loadFromPath(o.loadFrom);
-    if (isHpfCheckpoint(path)) {
+    if (isCheckpointFile(path)) {
       const { tensors } = readCheckpoint<unknown>(path);
       const report = loadTensors(
         detector.model,

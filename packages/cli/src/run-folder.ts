@@ -50,6 +50,7 @@ const OPTION_KEYS = {
   smallInput: true,
   checkpointEvery: true,
   resume: true,
+  allowBackendChange: true,
   evaluate: true,
   valEvery: true,
   valEveryEpochs: true,

@@ -7,12 +7,23 @@
  * split at the end. The run folder's other files (args.json, results.csv, curves) are
  * run-folder.ts's, fed from fit's hooks.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createLrSchedule, NonFiniteLossError } from '@hpf/engine';
-import { assignVariables, fit, modelTensors, readCheckpoint, type CheckpointHeader, type FitIterationEvent, type IterationRecord } from '@hpf/engine/node';
-import { createBatchLoader, writeFileAtomic, type CocoDataset } from '@hpf/data';
+import {
+  assignVariables,
+  BackendMismatchError,
+  fit,
+  modelTensors,
+  NonFiniteStateError,
+  readCheckpoint,
+  readCheckpointMeta,
+  type CheckpointHeader,
+  type FitIterationEvent,
+  type IterationRecord,
+} from '@hpf/engine/node';
+import { createBatchLoader, formatSummary, writeFileAtomic, type CocoDataset } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
 import { readSplit, resolveData, type DataSource } from './data-source.js';
@@ -35,7 +46,7 @@ export interface TrainOptions {
   out: string;
   steps: number;
   batchSize: number;
-  /** Square network input; default: the width of the first training image. */
+  /** Square network input; default: `defaultInputSize` of the training split (a resume: the checkpoint's). */
   inputSize?: number;
   lr: number;
   /** Default min(100, steps / 4). */
@@ -78,6 +89,8 @@ export interface TrainOptions {
   dataCache?: string;
   /** Extra adapter options (e.g. from --detector-option key=value). */
   detectorOptions?: Record<string, unknown>;
+  /** Resume a checkpoint computed on another tfjs backend (its result then differs from an uninterrupted run). */
+  allowBackendChange?: boolean;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -190,6 +203,57 @@ export function detectorOptionsFor(options: TrainOptions, numClasses: number, in
   return { ...common, ...(small ? entry.smallInput : {}), ...scheduled, ...(options.detectorOptions ?? {}) };
 }
 
+/** The default network input is at most this many pixels square (a 4000 px photo would need gigabytes). */
+export const MAX_DEFAULT_INPUT_SIZE = 640;
+/** Default input sizes are multiples of this: the backbone's coarsest stride, mmdetection's size_divisor. */
+export const INPUT_SIZE_DIVISOR = 32;
+
+/**
+ * The default square input: the median of the images' longer sides, rounded to a multiple of
+ * `INPUT_SIZE_DIVISOR`, between one divisor and `MAX_DEFAULT_INPUT_SIZE`. A typical image, not the
+ * first one: one large photo at the head of the list no longer sets the size of every batch.
+ */
+export function defaultInputSize(images: ReadonlyArray<{ width: number; height: number }>): { size: number; median: number } {
+  if (images.length === 0) throw new Error('defaultInputSize: no images');
+  const sides = images.map((im) => Math.max(im.width, im.height)).sort((a, b) => a - b);
+  const mid = sides.length >> 1;
+  const median = sides.length % 2 === 1 ? sides[mid]! : (sides[mid - 1]! + sides[mid]!) / 2;
+  const rounded = Math.round(median / INPUT_SIZE_DIVISOR) * INPUT_SIZE_DIVISOR;
+  return { size: Math.min(MAX_DEFAULT_INPUT_SIZE, Math.max(INPUT_SIZE_DIVISOR, rounded)), median };
+}
+
+/** true for the errors a wasm (or native) backend raises when a tensor does not fit in memory. */
+export function isOutOfMemory(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return /Aborted\(|out of memory|Cannot enlarge memory|Array buffer allocation failed|OOM when allocating|Invalid typed array length/i.test(message);
+}
+
+/** The error `hpf train` reports for an out-of-memory `error`: what was asked, and what to change. */
+export function outOfMemoryError(error: unknown, inputSize: number, batchSize: number): Error {
+  const what = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new Error(
+    `out of memory training at --input-size ${inputSize} with --batch-size ${batchSize} (${tf.getBackend()} backend: ${what}); give a smaller --input-size or --batch-size`,
+    { cause: error },
+  );
+}
+
+/** Creates `out` (if needed) and writes and removes a probe file, so an unwritable folder fails before any work. */
+export function checkWritableFolder(out: string): void {
+  const probe = join(out, `.hpf-write-test-${process.pid}`);
+  try {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(probe, 'hpf');
+    rmSync(probe);
+  } catch (error) {
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // the folder itself is the problem (not a folder, gone): nothing was written
+    }
+    throw new Error(`--out: cannot write in ${out} (${(error as Error).message}); choose a folder you can write to`, { cause: error });
+  }
+}
+
 /** The warm-up length and milestones a run uses (the options', or their defaults). */
 export function resolvedSchedule(options: TrainOptions): { warmupIters: number; lrSteps: number[] } {
   const { steps } = options;
@@ -228,7 +292,7 @@ export function validateTrainOptions(o: TrainOptions): void {
 export function sameRunOptions(a: TrainOptions | Record<string, unknown>, b: TrainOptions | Record<string, unknown>, stored = 'checkpoint'): string | undefined {
   // Options that may differ on resume: the ones that do not change the trained weights (patience
   // only decides where they stop).
-  const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'valEveryEpochs', 'patience', 'logEvery', 'dataCache', 'checkpointEvery']);
+  const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'valEveryEpochs', 'patience', 'logEvery', 'dataCache', 'checkpointEvery', 'allowBackendChange']);
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (volatile.has(key)) continue;
     const va = JSON.stringify((a as unknown as Record<string, unknown>)[key]);
@@ -254,25 +318,27 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   validateTrainOptions(options);
   const log = hooks.log ?? (() => {});
   const out = resolve(options.out);
-  mkdirSync(out, { recursive: true });
   const ckptPath = checkpointPath(out);
-  const cacheOptions = options.dataCache === undefined ? { log } : { log, cacheDir: options.dataCache };
-  const source: DataSource = resolveData(options.data, cacheOptions);
-  const train = readSplit(source.train);
-  const inputSize = options.inputSize ?? train.images[0]?.width ?? 0;
-  if (inputSize <= 0) throw new Error(`${source.trainDir}: the training split has no images`);
-  // Batches per epoch as the loader below counts them (dropLast).
-  const epochs = Math.ceil(options.steps / Math.max(1, Math.floor(train.images.length / options.batchSize)));
-  const detectorOptions = detectorOptionsFor(options, train.categories.length, inputSize, epochs);
-
   if (!options.resume && existsSync(ckptPath)) {
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
   }
+  const cacheOptions = options.dataCache === undefined ? { log } : { log, cacheDir: options.dataCache };
+  const source: DataSource = resolveData(options.data, cacheOptions);
+  const train = readSplit(source.train);
+  if (train.images.length === 0) throw new Error(`${source.trainDir}: the training split has no images`);
   // The validation split is read and checked before training, so a broken one costs no training.
   const perEpochOfSplit = Math.max(1, Math.floor(train.images.length / options.batchSize));
   const valEvery = options.valEveryEpochs !== undefined ? options.valEveryEpochs * perEpochOfSplit : (options.valEvery ?? 0);
   const val = options.evaluate || valEvery > 0 ? readSplit(source.val) : undefined;
   if (val !== undefined) checkSameCategories(train, val, source.valDir);
+  log(`train: ${formatSummary(train)}`);
+  if (val !== undefined) log(`val: ${formatSummary(val)}`);
+  const inputSize = chooseInputSize(options, train, ckptPath, log);
+  // Batches per epoch as the loader below counts them (dropLast).
+  const epochs = Math.ceil(options.steps / Math.max(1, Math.floor(train.images.length / options.batchSize)));
+  const detectorOptions = detectorOptionsFor(options, train.categories.length, inputSize, epochs);
+  // Before anything is written or built: an unwritable --out fails now, not at the first checkpoint.
+  checkWritableFolder(out);
   const logEvery = options.logEvery ?? TRAIN_DEFAULTS.logEvery;
   const args = runArgs(
     options,
@@ -341,6 +407,7 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
           path: ckptPath,
           every: options.checkpointEvery,
           resume: options.resume,
+          allowBackendChange: options.allowBackendChange === true,
           meta: { options, detectorOptions, categories: train.categories.map((c) => ({ id: c.id, name: c.name })), inputSize },
           checkResume: (stored) => {
             const mismatch = sameRunOptions(stored.options, options);
@@ -394,6 +461,17 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
         },
       });
     } catch (error) {
+      if (error instanceof NonFiniteStateError) {
+        throw new TrainingStoppedError(`${error.message} (lr ${schedule(error.iteration - 1)} at the iteration before)`, error.iteration, undefined);
+      }
+      if (error instanceof BackendMismatchError) {
+        throw new Error(
+          `${error.path}: --resume of a checkpoint computed on the '${error.stored}' backend on '${error.current}': the same result is promised only on the same backend; ` +
+            `run with --backend ${error.stored}, or pass --allow-backend-change to continue on '${error.current}' anyway`,
+          { cause: error },
+        );
+      }
+      if (isOutOfMemory(error)) throw outOfMemoryError(error, inputSize, options.batchSize);
       if (error instanceof NonFiniteLossError) {
         const kept = existsSync(ckptPath) ? `the last checkpoint (${ckptPath}) is intact` : 'no checkpoint was written yet';
         throw new TrainingStoppedError(
@@ -449,6 +527,28 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
   } finally {
     detector.dispose();
   }
+}
+
+/**
+ * --input-size, else a resumed run's own (the checkpoint's, whatever the default was when it was
+ * written), else `defaultInputSize` of the training split; logged with where it comes from.
+ */
+function chooseInputSize(options: TrainOptions, train: CocoDataset, ckptPath: string, log: (line: string) => void): number {
+  if (options.inputSize !== undefined) {
+    log(`input size ${options.inputSize} px (--input-size)`);
+    return options.inputSize;
+  }
+  if (options.resume && existsSync(ckptPath)) {
+    const stored = readCheckpointMeta<Partial<RunMeta>>(ckptPath).inputSize;
+    if (typeof stored === 'number' && Number.isInteger(stored) && stored > 0) {
+      log(`input size ${stored} px (the checkpoint's; --input-size to change)`);
+      return stored;
+    }
+  }
+  const { size, median } = defaultInputSize(train.images);
+  const capped = size === MAX_DEFAULT_INPUT_SIZE && median > MAX_DEFAULT_INPUT_SIZE ? `, capped at ${MAX_DEFAULT_INPUT_SIZE}` : '';
+  log(`input size ${size} px (median longer image side ${median} px, rounded to a multiple of ${INPUT_SIZE_DIVISOR}${capped}; --input-size to change)`);
+  return size;
 }
 
 export function checkSameCategories(train: CocoDataset, val: CocoDataset, valDir: string): void {

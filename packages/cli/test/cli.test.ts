@@ -98,6 +98,15 @@ describe('options a user gets wrong (named at the command line, before any work)
     expect((await run([...base, '--lr-steps', '5,3'])).io.errText).toContain("--lr-steps must be strictly ascending, got '5,3'");
     expect((await run([...base, '--lr-steps', '5,5'])).io.errText).toContain('--lr-steps must be strictly ascending');
   });
+  it('rejects --lr-steps beyond --steps, before any work', async () => {
+    const late = await run([...base, '--steps', '20', '--lr-steps', '5,30,40']);
+    expect(() => trainOptionsFromCli(late.parsed as TrainCliOptions)).toThrow('--lr-steps 5,30,40: 30, 40 are beyond --steps 20, so the rate would never change there');
+    expect(trainOptionsFromCli((await run([...base, '--steps', '20', '--lr-steps', '5,20'])).parsed as TrainCliOptions).lrSteps).toEqual([5, 20]);
+  });
+  it('--allow-backend-change reaches the run options', async () => {
+    expect(trainOptionsFromCli((await run([...base, '--allow-backend-change'])).parsed as TrainCliOptions).allowBackendChange).toBe(true);
+    expect(trainOptionsFromCli((await run(base)).parsed as TrainCliOptions).allowBackendChange).toBeUndefined();
+  });
   it('--steps 1 without --lr-steps and --feat-channels that GroupNorm cannot split are named', async () => {
     const one = await run([...base, '--steps', '1']);
     expect(() => trainOptionsFromCli(one.parsed as TrainCliOptions)).toThrow('--steps 1: the default --lr-steps (2/3 and 11/12 of --steps) would be 1,1');

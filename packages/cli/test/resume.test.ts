@@ -64,7 +64,7 @@ describe('resume', () => {
     expect(first.history).toHaveLength(3);
     expect(existsSync(join(resumedDir, 'result.json'))).toBe(false);
     const stopped = readCheckpoint<CheckpointMeta>(join(resumedDir, 'checkpoint.hpf')).meta;
-    expect(stopped.format).toBe(2);
+    expect(stopped.format).toBe(3);
     expect(stopped.focus).toMatchObject({ format: 1, steps: 3, momentum: 0.5, numLevels: 5 });
     expect(stopped.optimizer.variables).toContain('bbox_head.atss_cls.weight');
     // the same interrupted run, as a checkpoint written before format 2, resumes the same way
@@ -112,8 +112,8 @@ describe('resume', () => {
       tf.dispose(tensors.map(([, t]) => t));
     };
     const resume = () => runTraining({ ...options, resume: true });
-    rewrite({ ...good.meta, format: 3 });
-    await expect(resume()).rejects.toThrow(/checkpoint.hpf: checkpoint format 3 is not one this hpf reads \(1, 2\)/);
+    rewrite({ ...good.meta, format: 4 });
+    await expect(resume()).rejects.toThrow(/checkpoint.hpf: checkpoint format 4 is not one this hpf reads \(1, 2, 3\)/);
     rewrite({ ...good.meta, focus: { ...good.meta.focus!, momentum: 0.25 } });
     await expect(resume()).rejects.toThrow(/checkpoint.hpf: ProgressiveFocus.loadState: state.momentum is 0.25 but this ProgressiveFocus has momentum 0.5/);
     rewrite({ ...good.meta, focus: { ...good.meta.focus!, format: 7 } });

@@ -26,8 +26,10 @@ export interface DatasetSummary {
   /** Annotations kept as training boxes (not crowd, non-zero area). */
   boxes: number;
   crowd: number;
-  /** Annotations with zero width or height (after clipping to the image): skipped. */
+  /** Annotations with zero width or height: skipped. */
   skippedZeroArea: number;
+  /** Annotations with a non-zero box lying entirely outside the image (nothing left after clipping): skipped. */
+  skippedOutside: number;
   /** Annotations extending past the image border: clipped to it. */
   clipped: number;
   imagesWithoutBoxes: number;
@@ -105,6 +107,7 @@ function buildDataset(instances: CocoInstances, file: string, imageDir: string, 
     boxes: 0,
     crowd: 0,
     skippedZeroArea: 0,
+    skippedOutside: 0,
     clipped: 0,
     imagesWithoutBoxes: 0,
     boxesPerLabel: new Array<number>(categories.length).fill(0),
@@ -125,8 +128,12 @@ function buildDataset(instances: CocoInstances, file: string, imageDir: string, 
     const y1 = Math.min(y, size.height);
     const x2 = Math.min(x + w, size.width);
     const y2 = Math.min(y + h, size.height);
-    if (x2 <= x1 || y2 <= y1) {
+    if (w <= 0 || h <= 0) {
       summary.skippedZeroArea++;
+      continue;
+    }
+    if (x2 <= x1 || y2 <= y1) {
+      summary.skippedOutside++;
       continue;
     }
     if (x2 !== x + w || y2 !== y + h) summary.clipped++;
@@ -209,7 +216,7 @@ export function formatSummary(dataset: CocoDataset): string {
   const perClass = dataset.categories.map((c, k) => `${c.name}=${s.boxesPerLabel[k]}`).join(' ');
   return (
     `${dataset.annotationFile}: ${s.images} images, ${s.boxes} boxes, ${s.crowd} crowd (ignored) regions, ` +
-    `${s.skippedZeroArea} zero-area annotations skipped, ${s.clipped} clipped to the image, ` +
+    `${s.skippedZeroArea} zero-area and ${s.skippedOutside} outside-the-image annotations skipped, ${s.clipped} clipped to the image, ` +
     `${s.imagesWithoutBoxes} images without boxes; per class: ${perClass}`
   );
 }

@@ -60,7 +60,7 @@ describe('COCO folder round trip', () => {
     expect(Array.from(b!.boxes)).toEqual([2, 3, 6, 8]);
     expect(Array.from(b!.labels)).toEqual([0]);
     expect(Array.from(b!.ignoreBoxes)).toEqual([8, 8, 16, 16]);
-    expect(ds.summary).toEqual({ images: 2, boxes: 3, crowd: 1, skippedZeroArea: 0, clipped: 0, imagesWithoutBoxes: 0, boxesPerLabel: [2, 1] });
+    expect(ds.summary).toEqual({ images: 2, boxes: 3, crowd: 1, skippedZeroArea: 0, skippedOutside: 0, clipped: 0, imagesWithoutBoxes: 0, boxesPerLabel: [2, 1] });
 
     expect(Array.from(loadImage(ds, a!).data)).toEqual(Array.from(png.data));
     const decoded = loadImage(ds, b!);
@@ -158,7 +158,7 @@ describe('COCO validation errors name the file and annotation', () => {
 });
 
 describe('zero-area and clipped boxes', () => {
-  it('skips zero-area boxes, counts them, and reports them in the summary', () => {
+  it('skips zero-area boxes and boxes outside the image, counts each, and reports them in the summary', () => {
     const dir = tempDir();
     writeJson(dir, {
       ...base(),
@@ -166,17 +166,19 @@ describe('zero-area and clipped boxes', () => {
         { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 0, 1] },
         { id: 2, image_id: 1, category_id: 1, bbox: [0, 0, 1, 0] },
         { id: 3, image_id: 1, category_id: 1, bbox: [3, 0, 2, 1] }, // starts at the right border: nothing left after clipping
+        { id: 6, image_id: 1, category_id: 1, bbox: [1, 7, 1, 1] }, // below the image
         { id: 4, image_id: 1, category_id: 1, bbox: [1, 1, 5, 5] }, // clipped to [1, 1, 3, 2]
         { id: 5, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1] },
       ],
     });
     const ds = readCocoDataset(dir, { checkFiles: false });
-    expect(ds.summary.skippedZeroArea).toBe(3);
+    expect(ds.summary.skippedZeroArea).toBe(2);
+    expect(ds.summary.skippedOutside).toBe(2);
     expect(ds.summary.clipped).toBe(1);
     expect(ds.summary.boxes).toBe(2);
     expect(Array.from(ds.images[0]!.boxes)).toEqual([1, 1, 3, 2, 0, 0, 1, 1]);
     expect(Array.from(ds.images[0]!.annotationIds)).toEqual([4, 5]);
-    expect(formatSummary(ds)).toContain('3 zero-area annotations skipped, 1 clipped to the image');
+    expect(formatSummary(ds)).toContain('2 zero-area and 2 outside-the-image annotations skipped, 1 clipped to the image');
   });
 });
 

@@ -21,6 +21,8 @@ export {
   modelTensors,
   CHECKPOINT_FORMAT,
   READABLE_CHECKPOINT_FORMATS,
+  BackendMismatchError,
+  NonFiniteStateError,
   type CheckpointHeader,
   type FitCheckpoint,
   type FitHooks,
@@ -33,4 +35,13 @@ export {
   type TrainBatch,
   type TrainerOptions,
 } from './trainer/fit.js';
-export { writeCheckpoint, readCheckpoint, assignVariables, type CheckpointFile, type TensorRecord } from './trainer/checkpoint.js';
+export {
+  writeCheckpoint,
+  readCheckpoint,
+  readCheckpointMeta,
+  isCheckpointFile,
+  assignVariables,
+  NonFiniteTensorError,
+  type CheckpointFile,
+  type TensorRecord,
+} from './trainer/checkpoint.js';

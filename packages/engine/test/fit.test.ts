@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detector, DetectorState } from '@hpf/fpn';
-import { fit, readCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/node.js';
+import { BackendMismatchError, fit, NonFiniteStateError, readCheckpoint, writeCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/node.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -102,7 +102,7 @@ describe('fit', () => {
     expect(stopped.interrupted).toBe(true);
     expect(stopped.history).toHaveLength(3);
     const header = readCheckpoint<CheckpointHeader & { run: string }>(path).meta;
-    expect(header).toMatchObject({ format: 2, iteration: 3, run: 'a', focus: { steps: 3 }, optimizer: { variables: ['w'] } });
+    expect(header).toMatchObject({ format: 3, backend: 'cpu', iteration: 3, run: 'a', focus: { steps: 3 }, optimizer: { variables: ['w'] } });
     first.det.dispose();
 
     const second = toy();
@@ -183,5 +183,102 @@ describe('fit', () => {
     await expect(fit({ detector: det, steps: 0, iterationsPerEpoch: 1, batch: batchOf([]), trainer })).rejects.toThrow("fit: option 'steps' must be a positive integer, got 0");
     await expect(fit({ detector: det, steps: 1, iterationsPerEpoch: 0, batch: batchOf([]), trainer })).rejects.toThrow("option 'iterationsPerEpoch'");
     det.dispose();
+  });
+
+  it('a stop seen only at the next iteration (a signal during a step) still checkpoints the last iteration done', async () => {
+    const path = join(dir, 'late-signal.hpf');
+    const { det } = toy();
+    const controller = new AbortController();
+    const stopped = await fit({
+      detector: det,
+      steps: 20,
+      iterationsPerEpoch: 8,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: false, meta: {} },
+      // A signal handler runs between event-loop turns: the abort lands after iteration 12's step,
+      // seen at the loop's next yield, after the checkpoint decision (epoch end at 8).
+      hooks: { beforeIteration: (i) => void (i === 12 && setImmediate(() => controller.abort())), signal: controller.signal },
+    });
+    expect(stopped.interrupted).toBe(true);
+    expect(stopped.history).toHaveLength(13);
+    expect(readCheckpoint<CheckpointHeader>(path).meta.iteration).toBe(13);
+    det.dispose();
+  });
+
+  it('a late stop right after a save to another file (a best-so-far copy) still writes the checkpoint', async () => {
+    const path = join(dir, 'late-after-best.hpf');
+    const best = join(dir, 'late-best.hpf');
+    const { det } = toy();
+    const controller = new AbortController();
+    const stopped = await fit({
+      detector: det,
+      steps: 20,
+      iterationsPerEpoch: 8,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: false, meta: {} },
+      validation: { every: 2, run: async (iteration) => ({ iteration }), after: (_v, { save }) => save(best) },
+      hooks: { beforeIteration: (i) => void (i === 3 && setImmediate(() => controller.abort())), signal: controller.signal },
+    });
+    expect(stopped.history).toHaveLength(4);
+    expect(readCheckpoint<CheckpointHeader>(best).meta.iteration).toBe(4);
+    expect(readCheckpoint<CheckpointHeader>(path).meta.iteration).toBe(4);
+    det.dispose();
+  });
+
+  it('never checkpoints non-finite weights: stops naming the iteration and tensor, the previous checkpoint is kept', async () => {
+    const path = join(dir, 'blow-up.hpf');
+    const { det } = toy();
+    // lr 1e39 sends w past float32's range in one update: loss 0 is finite, the weights are not.
+    const error = await fit({
+      detector: det,
+      steps: 5,
+      iterationsPerEpoch: 5,
+      batch: batchOf([]),
+      trainer: { lr: (i) => (i === 0 ? 0.1 : 1e39), momentum: 0.9 },
+      checkpoint: { path, every: 1, resume: false, meta: {} },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteStateError);
+    expect((error as NonFiniteStateError).message).toBe(
+      `training stopped at iteration 2: tensor 'model/w' is not finite (element 0 is -Infinity); the previous checkpoint (${path}, iteration 1) is kept`,
+    );
+    const kept = readCheckpoint<CheckpointHeader>(path);
+    expect(kept.meta.iteration).toBe(1);
+    expect([...kept.tensors.values()].every((t) => t.values.every(Number.isFinite))).toBe(true);
+    det.dispose();
+  });
+
+  it('refuses to resume on another backend unless allowed, naming both', async () => {
+    const path = join(dir, 'backend.hpf');
+    const a = toy();
+    await fit({ detector: a.det, steps: 2, iterationsPerEpoch: 1, batch: batchOf([]), trainer, checkpoint: { path, every: 0, resume: false, meta: {} } });
+    a.det.dispose();
+    const file = readCheckpoint<CheckpointHeader>(path);
+    expect(file.meta.backend).toBe('cpu');
+    const tensors = [...file.tensors].map(([n, t]) => [n, tf.tensor(t.values, t.shape)] as const);
+    writeCheckpoint(path, { ...file.meta, backend: 'wasm' }, tensors);
+    tf.dispose(tensors.map(([, t]) => t));
+    const b = toy();
+    const resume = (allowBackendChange: boolean) =>
+      fit({ detector: b.det, steps: 3, iterationsPerEpoch: 1, batch: batchOf([]), trainer, checkpoint: { path, every: 0, resume: true, meta: {}, allowBackendChange } });
+    const error = await resume(false).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendMismatchError);
+    expect((error as Error).message).toMatch(`${path}: the checkpoint was computed on the 'wasm' backend, this process runs 'cpu'`);
+    const lines: string[] = [];
+    const resumed = await fit({
+      detector: b.det,
+      steps: 3,
+      iterationsPerEpoch: 1,
+      batch: batchOf([]),
+      trainer,
+      checkpoint: { path, every: 0, resume: true, meta: {}, allowBackendChange: true },
+      hooks: { log: (l) => lines.push(l) },
+    });
+    expect(resumed.history).toHaveLength(3);
+    expect(lines[0]).toMatch(/checkpoint of the 'wasm' backend on 'cpu'/);
+    expect(readCheckpoint<CheckpointHeader>(path).meta.backend).toBe('cpu');
+    expect(readFileSync(path).subarray(0, 8).toString('latin1')).toBe('HPFCKPT2');
+    b.det.dispose();
   });
 });

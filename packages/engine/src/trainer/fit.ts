@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Detector, DetectorTarget } from '@hpf/fpn';
 import type { FocusState } from '@hpf/loss';
-import { assignVariables, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { assignVariables, NonFiniteTensorError, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 // The main entry by the package's own name, so the built node entry shares its classes.
 import { focusStateOf, SgdMomentum, sgdCheckpointParts, sgdStateOf, trainStep, type SgdStateMeta } from '@hpf/engine';
 
@@ -112,15 +112,48 @@ export interface CheckpointHeader<Validation = unknown> {
   /** Validation records so far (absent in checkpoints written before validation hooks). */
   validations?: Validation[];
   trainSeconds: number;
+  /** The tfjs backend that computed it (`tf.getBackend()`; absent before format 3). */
+  backend?: string;
 }
 
 /**
- * Format 2: `focus` is @hpf/loss's `FocusState`, `optimizer` the JSON part of `SgdState` (buffers
- * stored as tensors `momentum/<variable name>` beside `model/<name>`). Format 1 (before those APIs)
- * is still read: see focus-state.ts and sgd-state.ts.
+ * Format 3: format 2 plus `backend`. Format 2: `focus` is @hpf/loss's `FocusState`, `optimizer`
+ * the JSON part of `SgdState` (buffers stored as tensors `momentum/<variable name>` beside
+ * `model/<name>`). Formats 1 (before those APIs, see focus-state.ts and sgd-state.ts) and 2 are
+ * still read; they resume on any backend.
  */
-export const CHECKPOINT_FORMAT = 2;
-export const READABLE_CHECKPOINT_FORMATS: readonly number[] = [1, 2];
+export const CHECKPOINT_FORMAT = 3;
+export const READABLE_CHECKPOINT_FORMATS: readonly number[] = [1, 2, 3];
+
+/** A resume on another tfjs backend than the checkpoint's: results match only on the same one. */
+export class BackendMismatchError extends Error {
+  override readonly name = 'BackendMismatchError';
+  constructor(
+    readonly path: string,
+    readonly stored: string,
+    readonly current: string,
+  ) {
+    super(
+      `${path}: the checkpoint was computed on the '${stored}' backend, this process runs '${current}'; ` +
+        `a resume reproduces the uninterrupted run only on the same backend (set checkpoint.allowBackendChange to resume anyway)`,
+    );
+  }
+}
+
+/**
+ * Parameters or optimizer state went non-finite (e.g. a learning rate that blows the weights up):
+ * no checkpoint was written for `iteration`, the previous one is kept.
+ */
+export class NonFiniteStateError extends Error {
+  override readonly name = 'NonFiniteStateError';
+  constructor(
+    message: string,
+    readonly iteration: number,
+    readonly tensor: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface FitCheckpoint<Meta extends object> {
   path: string;
@@ -132,6 +165,8 @@ export interface FitCheckpoint<Meta extends object> {
   meta: Meta;
   /** Sees the stored header before anything is restored; throw to refuse the resume (e.g. other options). */
   checkResume?: (stored: CheckpointHeader & Meta) => void;
+  /** Resume a checkpoint written on another backend (default: refused with `BackendMismatchError`). */
+  allowBackendChange?: boolean;
 }
 
 export interface FitValidation<Validation> {
@@ -161,7 +196,10 @@ export interface FitHooks {
   onIteration?: (event: FitIterationEvent) => void;
   onCheckpoint?: (info: { iteration: number; path: string }) => void;
   log?: (line: string) => void;
-  /** Aborting stops after the current iteration (with a checkpoint when checkpointing). */
+  /**
+   * Aborting stops after the current iteration; when checkpointing, the checkpoint then holds
+   * every iteration done (the one the result's history ends at).
+   */
   signal?: AbortSignal;
 }
 
@@ -232,6 +270,11 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
         throw new Error(`${path}: checkpoint format ${JSON.stringify(format)} is not one this hpf reads (${READABLE_CHECKPOINT_FORMATS.join(', ')})`);
       }
       checkpoint.checkResume?.(file.meta);
+      const backend = tf.getBackend();
+      if (file.meta.backend !== undefined && file.meta.backend !== backend) {
+        if (checkpoint.allowBackendChange !== true) throw new BackendMismatchError(path, file.meta.backend, backend);
+        log(`${path}: resuming a checkpoint of the '${file.meta.backend}' backend on '${backend}' (results will differ from an uninterrupted run)`);
+      }
       assignVariables(path, file, modelTensors(detector));
       const sgd = sgdStateOf(path, format, file.meta.optimizer, file.tensors, names!);
       try {
@@ -260,6 +303,9 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
 
     const started = performance.now();
     const startIteration = iteration;
+    // The iteration the file at checkpoint.path holds (a resume's until the first save; saves to
+    // other paths, e.g. a best-so-far copy, do not count).
+    let savedIteration = resumedFrom === undefined ? -1 : iteration;
     const elapsed = (): number => previousSeconds + (performance.now() - started) / 1000;
     const save = (path: string, meta: Meta): void => {
       const sgd = sgdCheckpointParts(trainer.optimizer);
@@ -272,12 +318,23 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
         history,
         validations,
         trainSeconds: elapsed(),
+        backend: tf.getBackend(),
       };
       try {
         writeCheckpoint(path, header, [...modelTensors(detector), ...sgd.tensors]);
+      } catch (error) {
+        if (!(error instanceof NonFiniteTensorError)) throw error;
+        const known = path === checkpoint?.path && savedIteration >= 0 ? `, iteration ${savedIteration}` : '';
+        const kept = !existsSync(path) ? 'no checkpoint was written' : `the previous checkpoint (${path}${known}) is kept`;
+        throw new NonFiniteStateError(
+          `training stopped at iteration ${iteration}: tensor '${error.tensor}' is not finite (element ${error.index} is ${error.value}); ${kept}`,
+          iteration,
+          error.tensor,
+        );
       } finally {
         tf.dispose(sgd.tensors.map(([, t]) => t));
       }
+      if (path === checkpoint?.path) savedIteration = iteration;
       hooks.onCheckpoint?.({ iteration, path });
     };
 
@@ -331,6 +388,9 @@ export async function fit<Meta extends object = Record<string, never>, Validatio
       }
       if (stoppedEarly) break;
     }
+    // A signal is often delivered while a (synchronous) step runs and seen only at the next yield:
+    // save the iterations done since the last checkpoint, so the stop loses none of them.
+    if (interrupted && checkpoint !== undefined && savedIteration !== iteration && iteration > 0) save(checkpoint.path, checkpoint.meta);
     return { history, validations, trainSeconds: elapsed(), interrupted, stoppedEarly };
   } finally {
     trainer.dispose();
