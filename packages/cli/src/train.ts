@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createLrSchedule, NonFiniteLossError } from '@hpf/engine';
 import { assignVariables, fit, modelTensors, readCheckpoint, type CheckpointHeader, type FitIterationEvent, type IterationRecord } from '@hpf/engine/node';
-import { createBatchLoader, writeFileAtomic, type CocoDataset } from '@hpf/data';
+import { checkScaleJitter, colorJitterRanges, createBatchLoader, writeFileAtomic, type CocoDataset, type ColorJitterOptions } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
 import { readSplit, resolveData, type DataSource } from './data-source.js';
@@ -74,6 +74,10 @@ export interface TrainOptions {
   /** A results.csv row (and a progress line when not on a terminal) every N iterations. */
   logEvery?: number;
   flipProbability: number;
+  /** Scale jitter `[min, max]` of @hpf/data's batch loader (absent: off). */
+  scaleJitter?: [number, number];
+  /** Colour jitter (torchvision's ColorJitter) of @hpf/data's batch loader (absent: off). */
+  colorJitter?: ColorJitterOptions;
   /** Where digits-det sets are generated (default ./runs/data). */
   dataCache?: string;
   /** Extra adapter options (e.g. from --detector-option key=value). */
@@ -220,6 +224,8 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.patience !== undefined && !((o.valEvery ?? 0) > 0 || o.valEveryEpochs !== undefined)) throw new Error('--patience counts validations: it needs --val-every');
   positiveInt('log-every', o.logEvery);
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
+  if (o.scaleJitter !== undefined) checkScaleJitter(o.scaleJitter, '--scale-jitter');
+  if (o.colorJitter !== undefined) colorJitterRanges(o.colorJitter, '--color-jitter');
   checkInitialWeights(o);
   detectorEntry(o.detector);
 }
@@ -315,6 +321,8 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     seed: options.seed,
     flipProbability: options.flipProbability,
     dropLast: true,
+    ...(options.scaleJitter === undefined ? {} : { scaleJitter: options.scaleJitter }),
+    ...(options.colorJitter === undefined ? {} : { colorJitter: options.colorJitter }),
   });
   const perEpoch = loader.batchesPerEpoch;
 
