@@ -115,6 +115,9 @@ describe('resume', () => {
     expect(second.history.map((r) => r.gammas)).toEqual(straight.history.map((r) => r.gammas));
     const a = modelTensors(resumedDir);
     for (const [name, values] of modelTensors(join(straight.checkpoint, '..'))) expect(Array.from(a.get(name)!), name).toEqual(Array.from(values));
+    // args.json records them (null when off)
+    const args = JSON.parse(readFileSync(join(resumedDir, 'args.json'), 'utf8')) as { options: Record<string, unknown> };
+    expect([args.options.scaleJitter, args.options.colorJitter]).toEqual([overrides.scaleJitter, overrides.colorJitter]);
     // the same first batch without jitter gives another loss
     const plain = await runTraining(tinyOptions(data, scratch(), { steps: 2 }));
     expect(plain.history[0]!.losses).not.toEqual(straight.history[0]!.losses);
