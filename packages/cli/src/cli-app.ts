@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { ColorJitterOptions } from '@hpf/data';
 import { BACKBONE_PRESETS } from '@hpf/fpn';
 import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
 import { explicitDataSpec } from './data-source.js';
@@ -147,6 +148,8 @@ export interface TrainCliOptions {
   valEvery: { iterations: number } | { epochs: number };
   patience?: number;
   flip: number;
+  scaleJitter?: [number, number];
+  colorJitter?: ColorJitterOptions;
   dataCache?: string;
   set?: Record<string, unknown>;
   backend?: string;
@@ -220,10 +223,37 @@ export function trainOptionsFromCli(o: TrainCliOptions): TrainOptions {
   if (o.frozenStages !== undefined) options.frozenStages = o.frozenStages;
   if (o.normEval !== undefined) options.normEval = o.normEval;
   if (o.inputNorm !== undefined) options.inputNorm = o.inputNorm;
+  if (o.scaleJitter !== undefined) options.scaleJitter = o.scaleJitter;
+  if (o.colorJitter !== undefined) options.colorJitter = o.colorJitter;
   if (o.dataCache !== undefined) options.dataCache = o.dataCache;
   if (o.set !== undefined) options.detectorOptions = o.set;
   if (o.allowBackendChange === true) options.allowBackendChange = true;
   return options;
+}
+
+/** `--scale-jitter min,max`: two numbers, 0 < min <= max. */
+function scaleJitterArg(value: string): [number, number] {
+  const parts = value.split(',');
+  const [lo, hi] = parts.map(Number);
+  if (parts.length !== 2 || !parts.every((p) => DECIMAL_FLOAT.test(p)) || !(lo! > 0 && lo! <= hi! && Number.isFinite(hi))) {
+    throw new InvalidArgumentError(`--scale-jitter takes min,max with 0 < min <= max (e.g. 0.5,1.5), got '${value}'`);
+  }
+  return [lo!, hi!];
+}
+
+/**
+ * `--color-jitter v` (brightness, contrast and saturation v, as timm reads one number),
+ * `b,c,s` or `b,c,s,h`: torchvision's ColorJitter arguments.
+ */
+function colorJitterArg(value: string): ColorJitterOptions {
+  const parts = value.split(',');
+  const numbers = parts.map(Number);
+  if (![1, 3, 4].includes(parts.length) || !parts.every((p) => DECIMAL_FLOAT.test(p)) || !numbers.every((n) => n >= 0 && Number.isFinite(n))) {
+    throw new InvalidArgumentError(`--color-jitter takes v, or b,c,s, or b,c,s,h: numbers >= 0 (e.g. 0.4 or 0.4,0.4,0.4,0.1), got '${value}'`);
+  }
+  const [b, c = b, s = b, h] = numbers as [number, number?, number?, number?];
+  if (h !== undefined && h > 0.5) throw new InvalidArgumentError(`--color-jitter: the hue jitter (4th value) must be <= 0.5, got '${value}'`);
+  return { brightness: b, contrast: c, saturation: s, ...(h === undefined ? {} : { hue: h }) };
 }
 
 function backboneArg(value: string): string {
@@ -316,6 +346,8 @@ function addTrainOptions(cmd: Command): Command {
     )
     .option('--patience <k>', 'stop after k validations in a row without a better val AP (needs --val-every)', intArg('--patience', 1))
     .option('--flip <p>', 'horizontal flip probability', floatArg('--flip'), d.flipProbability)
+    .option('--scale-jitter <min,max>', 'random resize of each training image by a factor in [min, max], cropped or padded to the input; boxes follow (default off)', scaleJitterArg)
+    .option('--color-jitter <v|b,c,s[,h]>', 'brightness, contrast, saturation (and hue) jitter as torchvision ColorJitter; one value v sets the first three (default off)', colorJitterArg)
     .option('--data-cache <dir>', 'where digits-det sets are generated', 'runs/data')
     .option('--backend <name>', 'tfjs backend: auto, wasm, cpu, tensorflow, ... (default: HPF_BACKEND or auto)')
     .option('--threads <n>', 'wasm backend threads, 1-8 (default: HPF_WASM_THREADS or 1)', intArg('--threads', 1))

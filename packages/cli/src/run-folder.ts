@@ -57,6 +57,8 @@ const OPTION_KEYS = {
   patience: true,
   logEvery: true,
   flipProbability: true,
+  scaleJitter: true,
+  colorJitter: true,
   dataCache: true,
   detectorOptions: true,
 } as const satisfies Record<keyof TrainOptions, true>;

@@ -23,7 +23,15 @@ import {
   type FitIterationEvent,
   type IterationRecord,
 } from '@hpf/engine/node';
-import { createBatchLoader, formatSummary, writeFileAtomic, type CocoDataset } from '@hpf/data';
+import {
+  checkScaleJitter,
+  colorJitterRanges,
+  createBatchLoader,
+  formatSummary,
+  writeFileAtomic,
+  type CocoDataset,
+  type ColorJitterOptions,
+} from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
 import type { Detector } from '@hpf/fpn';
 import { readSplit, resolveData, type DataSource } from './data-source.js';
@@ -85,6 +93,10 @@ export interface TrainOptions {
   /** A results.csv row (and a progress line when not on a terminal) every N iterations. */
   logEvery?: number;
   flipProbability: number;
+  /** Scale jitter `[min, max]` of @hpf/data's batch loader (absent: off). */
+  scaleJitter?: [number, number];
+  /** Colour jitter (torchvision's ColorJitter) of @hpf/data's batch loader (absent: off). */
+  colorJitter?: ColorJitterOptions;
   /** Where digits-det sets are generated (default ./runs/data). */
   dataCache?: string;
   /** Extra adapter options (e.g. from --detector-option key=value). */
@@ -284,6 +296,8 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (o.patience !== undefined && !((o.valEvery ?? 0) > 0 || o.valEveryEpochs !== undefined)) throw new Error('--patience counts validations: it needs --val-every');
   positiveInt('log-every', o.logEvery);
   if (!Number.isInteger(o.seed)) throw new Error(`--seed must be an integer, got ${o.seed}`);
+  if (o.scaleJitter !== undefined) checkScaleJitter(o.scaleJitter, '--scale-jitter');
+  if (o.colorJitter !== undefined) colorJitterRanges(o.colorJitter, '--color-jitter');
   checkInitialWeights(o);
   detectorEntry(o.detector);
 }
@@ -295,8 +309,9 @@ export function sameRunOptions(a: TrainOptions | Record<string, unknown>, b: Tra
   const volatile = new Set(['resume', 'out', 'evaluate', 'valEvery', 'valEveryEpochs', 'patience', 'logEvery', 'dataCache', 'checkpointEvery', 'allowBackendChange']);
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (volatile.has(key)) continue;
-    const va = JSON.stringify((a as unknown as Record<string, unknown>)[key]);
-    const vb = JSON.stringify((b as unknown as Record<string, unknown>)[key]);
+    // An option a run folder records as null (off) and one never set are the same run.
+    const va = JSON.stringify((a as unknown as Record<string, unknown>)[key] ?? null);
+    const vb = JSON.stringify((b as unknown as Record<string, unknown>)[key] ?? null);
     if (va !== vb) return `${key}: ${stored} has ${va}, now ${vb}`;
   }
   return undefined;
@@ -381,6 +396,8 @@ export async function runTraining(options: TrainOptions, hooks: TrainHooks = {})
     seed: options.seed,
     flipProbability: options.flipProbability,
     dropLast: true,
+    ...(options.scaleJitter === undefined ? {} : { scaleJitter: options.scaleJitter }),
+    ...(options.colorJitter === undefined ? {} : { colorJitter: options.colorJitter }),
   });
   const perEpoch = loader.batchesPerEpoch;
 

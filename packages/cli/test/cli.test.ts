@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
 import { createProgram, evalOutputDir, hpfSetting, trainOptionsFromCli, type TrainCliOptions } from '../src/cli-app.js';
+import { BENCH_PRESETS, trainArgs, type BenchConfig } from '../src/bench.js';
+import { validateTrainOptions } from '../src/train.js';
 
 function capture() {
   const io = { outText: '', errText: '', out: (t: string) => void (io.outText += t), err: (t: string) => void (io.errText += t) };
@@ -149,6 +151,40 @@ describe('train options', () => {
     // hpf eval of best.hpf writes beside, not over, the evaluation of checkpoint.hpf
     expect(evalOutputDir('/runs/a', '/runs/a/checkpoint.hpf')).toBe('/runs/a');
     expect(evalOutputDir('/runs/a', '/runs/a/best.hpf')).toBe('/runs/a/eval-best');
+  });
+  it('--scale-jitter and --color-jitter: off by default, parsed into the data loader\'s options, bad values named', async () => {
+    const base = ['train', '--detector', 'atss', '--data', 'x', '--out', 'y'];
+    const plain = trainOptionsFromCli((await run(base)).parsed as TrainCliOptions);
+    expect(plain).not.toHaveProperty('scaleJitter');
+    expect(plain).not.toHaveProperty('colorJitter');
+    const on = trainOptionsFromCli((await run([...base, '--scale-jitter', '0.5,1.5', '--color-jitter', '0.4'])).parsed as TrainCliOptions);
+    expect(on.scaleJitter).toEqual([0.5, 1.5]);
+    expect(on.colorJitter).toEqual({ brightness: 0.4, contrast: 0.4, saturation: 0.4 });
+    const four = trainOptionsFromCli((await run([...base, '--color-jitter', '0.2,0.3,0.4,0.05'])).parsed as TrainCliOptions);
+    expect(four.colorJitter).toEqual({ brightness: 0.2, contrast: 0.3, saturation: 0.4, hue: 0.05 });
+    expect((await run([...base, '--scale-jitter', '1.5,0.5'])).io.errText).toContain("--scale-jitter takes min,max with 0 < min <= max (e.g. 0.5,1.5), got '1.5,0.5'");
+    expect((await run([...base, '--scale-jitter', '0,1'])).io.errText).toContain('--scale-jitter takes min,max with 0 < min <= max');
+    expect((await run([...base, '--scale-jitter', '1.2'])).io.errText).toContain("got '1.2'");
+    expect((await run([...base, '--color-jitter', '0.4,0.4'])).io.errText).toContain("--color-jitter takes v, or b,c,s, or b,c,s,h: numbers >= 0 (e.g. 0.4 or 0.4,0.4,0.4,0.1), got '0.4,0.4'");
+    expect((await run([...base, '--color-jitter', '0.4,0.4,0.4,0.7'])).io.errText).toContain('the hue jitter (4th value) must be <= 0.5');
+    // the library entry checks them too, naming the option
+    expect(() => validateTrainOptions({ ...on, scaleJitter: [2, 1] })).toThrow('--scale-jitter must be [min, max] with 0 < min <= max, got [2,1]');
+    expect(() => validateTrainOptions({ ...on, colorJitter: { hue: 1 } })).toThrow('--color-jitter.hue must be <= 0.5');
+  });
+  it('the bench presets (and the demo, which runs the quick preset) train without augmentation, with their arguments unchanged', async () => {
+    expect(BENCH_PRESETS.quick.trainArgs).toEqual(['--neck-channels', '32', '--feat-channels', '32', '--stacked-convs', '2', '--clip-grad-norm', '35', '--val-every', '500']);
+    expect(BENCH_PRESETS.full.trainArgs).toEqual([]);
+    for (const [name, preset] of Object.entries(BENCH_PRESETS)) {
+      const config: BenchConfig = { format: 1, preset: name as 'quick' | 'full', detectors: ['atss'], seeds: [0], data: preset.data, steps: preset.steps, batchSize: preset.batchSize, lr: preset.lr, backbone: preset.backbone, hpfDelta: 0.5, extraArgs: [...preset.trainArgs] };
+      const args = trainArgs(config, { id: 'atss-seed0-hpf', detector: 'atss', seed: 0, hpf: true, dir: '/nonexistent/run' }, '/d');
+      expect(args.join(' ')).not.toMatch(/jitter/);
+      const r = await run(args);
+      expect(r.error).toBeUndefined();
+      const options = trainOptionsFromCli(r.parsed as TrainCliOptions);
+      expect(options).not.toHaveProperty('scaleJitter');
+      expect(options).not.toHaveProperty('colorJitter');
+      expect(options.flipProbability).toBe(0.5);
+    }
   });
   it('--hpf, --no-hpf and --hpf-delta map to the adapters\' hpf option', () => {
     expect(hpfSetting({})).toBe(true);

@@ -93,6 +93,39 @@ describe('resume', () => {
     expect(result.history).toHaveLength(6);
   });
 
+  it('with scale and colour jitter on, a resume mid-epoch is bit-exact; the jitter changes the batches; a resume with other jitter is refused', async () => {
+    const overrides = { steps: 6, scaleJitter: [0.6, 1.4] as [number, number], colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 } };
+    const before = tf.memory().numTensors;
+    const straight = await runTraining(tinyOptions(data, scratch(), overrides));
+    expect(tf.memory().numTensors).toBe(before);
+    // 8 images, batch 2: 4 iterations per epoch; stopping after iteration 2 resumes at 3, mid-epoch 0
+    const resumedDir = scratch();
+    const controller = new AbortController();
+    const first = await runTraining(tinyOptions(data, resumedDir, overrides), {
+      signal: controller.signal,
+      onIteration: (e) => {
+        if (e.iteration === 2) controller.abort();
+      },
+    });
+    expect(first.history).toHaveLength(3);
+    expect(readCheckpoint<CheckpointMeta>(join(resumedDir, 'checkpoint.hpf')).meta.iteration).toBe(3);
+    const second = await runTraining(tinyOptions(data, resumedDir, { ...overrides, resume: true }));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(second.history.map((r) => r.losses)).toEqual(straight.history.map((r) => r.losses));
+    expect(second.history.map((r) => r.gammas)).toEqual(straight.history.map((r) => r.gammas));
+    const a = modelTensors(resumedDir);
+    for (const [name, values] of modelTensors(join(straight.checkpoint, '..'))) expect(Array.from(a.get(name)!), name).toEqual(Array.from(values));
+    // args.json records them (null when off)
+    const args = JSON.parse(readFileSync(join(resumedDir, 'args.json'), 'utf8')) as { options: Record<string, unknown> };
+    expect([args.options.scaleJitter, args.options.colorJitter]).toEqual([overrides.scaleJitter, overrides.colorJitter]);
+    // the same first batch without jitter gives another loss
+    const plain = await runTraining(tinyOptions(data, scratch(), { steps: 2 }));
+    expect(plain.history[0]!.losses).not.toEqual(straight.history[0]!.losses);
+    await expect(runTraining(tinyOptions(data, resumedDir, { ...overrides, colorJitter: { brightness: 0.2 }, resume: true }))).rejects.toThrow(
+      /--resume with different options \(colorJitter: checkpoint has \{"brightness":0.4,"contrast":0.4,"saturation":0.4,"hue":0.1\}, now \{"brightness":0.2\}\)/,
+    );
+  });
+
   it('a resume with different options is refused, naming the option', async () => {
     const out = scratch();
     await runTraining(tinyOptions(data, out, { steps: 2 }));

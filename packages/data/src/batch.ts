@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadImage, type CocoDataset } from './coco-dataset.js';
+import { checkScaleJitter, colorJitterRanges, drawColorJitter, drawScalePlacement, type ColorJitterOptions, type SampleAugmentation } from './augment.js';
 import { flipImageHorizontal } from './image.js';
-import { boxesToCanvas, flipBoxesHorizontal, letterboxImage, type LetterboxGeometry } from './letterbox.js';
+import { boxesToCanvas, clipBoxesToCanvas, flipBoxesHorizontal, letterboxGeometry, pasteIntoCanvas, resampleVisible, scaledGeometry } from './letterbox.js';
+import { applyColorJitter } from './photometric.js';
 import { permutation, seededGenerator, uniform01 } from './shuffle.js';
 
 /**
@@ -28,11 +30,13 @@ export interface ImageMeta {
   imageId: number;
   fileName: string;
   originalSize: { width: number; height: number };
-  /** `[sx, sy]`: input = original * scale + offset (after the flip, if any). */
+  /** `[sx, sy]`: input = original * scale + offset (after the flip, if any; under scale jitter the offset can be negative, a crop). */
   scale: [number, number];
   offset: [number, number];
   /** The original image was mirrored left-right before the resize. */
   flipped: boolean;
+  /** Scale and colour jitter the image got (absent without augmentation). */
+  augmentation?: SampleAugmentation;
 }
 
 export interface DetectionBatch {
@@ -55,9 +59,16 @@ export interface SampleOptions {
   inputSize: number;
   flip: boolean;
   normalization?: Normalization;
+  /** Scale and colour jitter (drawn by the loader's plan); absent: plain letterbox. */
+  augment?: SampleAugmentation;
 }
 
-/** Decodes image `index` of the dataset, optionally flips it, letterboxes it and normalises it. */
+/**
+ * Decodes image `index` of the dataset, optionally flips it, letterboxes it (resized by the scale
+ * jitter, if any), applies the colour jitter (if any) to the image area in 0..255 units, and
+ * normalises it; padding is 0 after normalisation. Under scale jitter boxes are clipped to the
+ * input and boxes with no area left are dropped with their labels (crowd boxes likewise).
+ */
 export function prepareSample(dataset: CocoDataset, index: number, options: SampleOptions): PreparedSample {
   const entry = dataset.images[index];
   if (!entry) throw new Error(`prepareSample: index ${index} out of range (dataset has ${dataset.images.length} images)`);
@@ -69,31 +80,42 @@ export function prepareSample(dataset: CocoDataset, index: number, options: Samp
     boxes = flipBoxesHorizontal(boxes, entry.width);
     ignoreBoxes = flipBoxesHorizontal(ignoreBoxes, entry.width);
   }
-  const { image: canvas, geometry } = letterboxImage(image, options.inputSize, options.inputSize, 0);
-  const pixels = canvas.data;
-  normalizeInPlace(pixels, options.normalization ?? 'unit', geometry);
-  return {
-    pixels,
-    target: {
-      boxes: boxesToCanvas(boxes, geometry),
-      labels: entry.labels.slice(),
-      ignoreBoxes: boxesToCanvas(ignoreBoxes, geometry),
-    },
-    meta: {
-      imageId: entry.id,
-      fileName: entry.fileName,
-      originalSize: { width: entry.width, height: entry.height },
-      scale: geometry.scale,
-      offset: geometry.offset,
-      flipped: options.flip,
-    },
+  const { inputSize, augment } = options;
+  const geometry = augment?.scale === undefined
+    ? letterboxGeometry(image.width, image.height, inputSize, inputSize)
+    : scaledGeometry(image.width, image.height, inputSize, inputSize, augment.scale);
+  const visible = resampleVisible(image, geometry);
+  if (augment?.color !== undefined) applyColorJitter(visible, augment.color, 255);
+  normalizeInPlace(visible.data, options.normalization ?? 'unit');
+  const pixels = pasteIntoCanvas(visible, geometry, 0).data;
+  let target: DetectionTarget = {
+    boxes: boxesToCanvas(boxes, geometry),
+    labels: entry.labels.slice(),
+    ignoreBoxes: boxesToCanvas(ignoreBoxes, geometry),
   };
+  if (augment?.scale !== undefined) {
+    // A crop can cut boxes: they are clipped to the input, and those with nothing left are dropped.
+    const kept = clipBoxesToCanvas(target.boxes, inputSize, inputSize);
+    target = {
+      boxes: kept.boxes,
+      labels: Int32Array.from(kept.kept, (k) => target.labels[k]!),
+      ignoreBoxes: clipBoxesToCanvas(target.ignoreBoxes, inputSize, inputSize).boxes,
+    };
+  }
+  const meta: ImageMeta = {
+    imageId: entry.id,
+    fileName: entry.fileName,
+    originalSize: { width: entry.width, height: entry.height },
+    scale: geometry.scale,
+    offset: geometry.offset,
+    flipped: options.flip,
+  };
+  if (augment !== undefined) meta.augmentation = augment;
+  return { pixels, target, meta };
 }
 
-function normalizeInPlace(pixels: Float32Array, normalization: Normalization, geometry: LetterboxGeometry): void {
-  const { width } = geometry.canvas;
-  const [ox, oy] = geometry.offset;
-  const { width: rw, height: rh } = geometry.resized;
+/** Normalises an image area (interleaved RGB, 0..255) in place. */
+function normalizeInPlace(pixels: Float32Array, normalization: Normalization): void {
   let mean = [0, 0, 0];
   let invStd = [1 / 255, 1 / 255, 1 / 255];
   if (normalization !== 'unit') {
@@ -103,12 +125,8 @@ function normalizeInPlace(pixels: Float32Array, normalization: Normalization, ge
     mean = normalization.mean;
     invStd = normalization.std.map((s) => 1 / s);
   }
-  // Only the resized area: the padding stays 0 in normalised units.
-  for (let y = oy; y < oy + rh; y++) {
-    for (let x = ox; x < ox + rw; x++) {
-      const p = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) pixels[p + c] = (pixels[p + c]! - mean[c]!) * invStd[c]!;
-    }
+  for (let p = 0; p < pixels.length; p += 3) {
+    for (let c = 0; c < 3; c++) pixels[p + c] = (pixels[p + c]! - mean[c]!) * invStd[c]!;
   }
 }
 
@@ -141,19 +159,29 @@ export interface BatchLoaderOptions {
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
   normalization?: Normalization;
+  /**
+   * Scale jitter `[min, max]` (e.g. `[0.5, 1.5]`; default off): each image is resized to a factor
+   * drawn uniformly from the range times its letterbox size and placed at a random position in
+   * the `inputSize` square, cropped where larger, padded where smaller.
+   */
+  scaleJitter?: [number, number];
+  /** Colour jitter as torchvision's `ColorJitter` (default off), e.g. `{ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }`. */
+  colorJitter?: ColorJitterOptions;
 }
 
-const LOADER_OPTIONS = new Set(['batchSize', 'inputSize', 'seed', 'shuffle', 'flipProbability', 'dropLast', 'normalization']);
+const LOADER_OPTIONS = new Set(['batchSize', 'inputSize', 'seed', 'shuffle', 'flipProbability', 'dropLast', 'normalization', 'scaleJitter', 'colorJitter']);
 
-/** Which images (dataset indices) and flips make up one batch. */
+/** Which images (dataset indices), flips and augmentations make up one batch. */
 export interface BatchPlan {
   indices: number[];
   flips: boolean[];
+  /** Per image, with scale or colour jitter on (absent when both are off). */
+  augment?: SampleAugmentation[];
 }
 
 export interface BatchLoader {
   readonly batchesPerEpoch: number;
-  /** The epoch's batches as indices and flips: a pure function of (seed, epoch). */
+  /** The epoch's batches as indices, flips and augmentations: a pure function of (seed, epoch). */
   plan(epoch: number): BatchPlan[];
   /** Loads one planned batch. The returned `images` tensor is the caller's to dispose. */
   load(plan: BatchPlan): DetectionBatch;
@@ -163,8 +191,11 @@ export interface BatchLoader {
 
 /**
  * Seeded batching over a dataset. Epoch `e` draws from its own generator stream (seed, e), first
- * the permutation, then one flip draw per position, so the order and the flips of an epoch are the
- * same however many epochs ran before it. Images are decoded when a batch is loaded.
+ * the permutation, then one flip draw per position, then (with scale or colour jitter on) per
+ * position the scale draws and the colour draws, so the order, flips and augmentations of an epoch
+ * are the same however many epochs ran before it, and a batch is the same whether the run was
+ * resumed or not. With both jitters off the draws (and so the batches) are the flip-only ones.
+ * Images are decoded when a batch is loaded.
  */
 export function createBatchLoader(dataset: CocoDataset, options: BatchLoaderOptions): BatchLoader {
   for (const key of Object.keys(options)) {
@@ -179,6 +210,9 @@ export function createBatchLoader(dataset: CocoDataset, options: BatchLoaderOpti
   if (!Number.isInteger(inputSize) || inputSize <= 0) throw new Error(`createBatchLoader: option inputSize must be a positive integer, got ${inputSize}`);
   if (!Number.isInteger(seed)) throw new Error(`createBatchLoader: option seed must be an integer, got ${seed}`);
   if (!(flipProbability >= 0 && flipProbability <= 1)) throw new Error(`createBatchLoader: option flipProbability must be in [0, 1], got ${flipProbability}`);
+  const scaleJitter = options.scaleJitter === undefined ? undefined : checkScaleJitter(options.scaleJitter, 'createBatchLoader: option scaleJitter');
+  const colorRanges = options.colorJitter === undefined ? undefined : colorJitterRanges(options.colorJitter, 'createBatchLoader: option colorJitter');
+  const colorOn = colorRanges !== undefined && Object.values(colorRanges).some((r) => r !== null);
   const n = dataset.images.length;
   if (n === 0) throw new Error(`createBatchLoader: dataset ${dataset.annotationFile} has no images`);
   const batchesPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
@@ -188,17 +222,33 @@ export function createBatchLoader(dataset: CocoDataset, options: BatchLoaderOpti
     const rng = seededGenerator(seed, epoch);
     const order = shuffle ? permutation(n, rng) : Int32Array.from({ length: n }, (_, i) => i);
     const flips = Array.from(order, () => flipProbability > 0 && uniform01(rng) < flipProbability);
+    const augment =
+      scaleJitter === undefined && !colorOn
+        ? undefined
+        : Array.from(order, (): SampleAugmentation => {
+            const a: SampleAugmentation = {};
+            if (scaleJitter !== undefined) a.scale = drawScalePlacement(scaleJitter, rng);
+            if (colorOn) a.color = drawColorJitter(colorRanges!, rng);
+            return a;
+          });
     const plans: BatchPlan[] = [];
     for (let b = 0; b < batchesPerEpoch; b++) {
       const from = b * batchSize;
       const to = Math.min(from + batchSize, n);
-      plans.push({ indices: Array.from(order.subarray(from, to)), flips: flips.slice(from, to) });
+      const p: BatchPlan = { indices: Array.from(order.subarray(from, to)), flips: flips.slice(from, to) };
+      if (augment !== undefined) p.augment = augment.slice(from, to);
+      plans.push(p);
     }
     return plans;
   };
   const load = (p: BatchPlan): DetectionBatch =>
     collateBatch(
-      p.indices.map((index, i) => prepareSample(dataset, index, { inputSize, flip: p.flips[i]!, normalization: options.normalization ?? 'unit' })),
+      p.indices.map((index, i) => {
+        const sample: SampleOptions = { inputSize, flip: p.flips[i]!, normalization: options.normalization ?? 'unit' };
+        const augmentation = p.augment?.[i];
+        if (augmentation !== undefined) sample.augment = augmentation;
+        return prepareSample(dataset, index, sample);
+      }),
       inputSize,
     );
   return {

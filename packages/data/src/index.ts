@@ -3,12 +3,28 @@ export { jpegOrientation, orientImage } from './orientation.js';
 export {
   boxesFromCanvas,
   boxesToCanvas,
+  clipBoxesToCanvas,
   flipBoxesHorizontal,
   letterboxGeometry,
   letterboxImage,
+  pasteIntoCanvas,
+  resampleVisible,
+  scaledGeometry,
+  visibleRegion,
   type FloatRgbImage,
   type LetterboxGeometry,
+  type ScalePlacement,
 } from './letterbox.js';
+export { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, applyColorJitter, type ColorJitterParams, type PixelImage } from './photometric.js';
+export {
+  checkScaleJitter,
+  colorJitterRanges,
+  drawColorJitter,
+  drawScalePlacement,
+  type ColorJitterOptions,
+  type ColorJitterRanges,
+  type SampleAugmentation,
+} from './augment.js';
 export {
   CocoFormatError,
   cocoInstancesSchema,
