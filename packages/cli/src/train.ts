@@ -14,7 +14,7 @@ import { createLrSchedule, NonFiniteLossError } from '@hpf/engine';
 import { assignVariables, fit, modelTensors, readCheckpoint, type CheckpointHeader, type FitIterationEvent, type IterationRecord } from '@hpf/engine/node';
 import { createBatchLoader, writeFileAtomic, type CocoDataset } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { readSplit, resolveData, type DataSource } from './data-source.js';
 import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { evaluateDetector } from './evaluate.js';
