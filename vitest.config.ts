@@ -7,7 +7,7 @@ const packageDirs = readdirSync(`${root}packages`).filter((d) => existsSync(`${r
 
 // Tests import workspace packages from their sources, so `npm test` needs no prior build:
 // `@hpf/x` -> packages/x/src/index.ts, and a subpath export `@hpf/x/y` (e.g. the Node-only
-// `@hpf/fpn/node`) -> packages/x/src/y.ts.
+// `@hpf/nn/node`) -> packages/x/src/y.ts.
 const alias = packageDirs.flatMap((d) => [
   { find: new RegExp(`^@hpf/${d}/([a-z-]+)$`), replacement: `${root}packages/${d}/src/$1.ts` },
   { find: new RegExp(`^@hpf/${d}$`), replacement: `${root}packages/${d}/src/index.ts` },

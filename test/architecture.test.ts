@@ -3,12 +3,15 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
-// docs/architecture.md section 2: dependencies point one way, loss <- fpn <- engine/data/eval <- adapters <- cli.
+// docs/architecture.md section 2: dependencies point one way, loss <- nn <- dense <- engine/data/eval <- adapters <- cli.
 // A package may import only packages of a strictly lower layer (digits-det builds on data), from
 // its sources, tests and benchmarks alike, and never another package's files by a relative path.
 const LAYER: Record<string, number> = {
   '@hpf/loss': 0,
-  '@hpf/fpn': 1,
+  // Network blocks (layers, backbones, the FPN neck, weight IO): tfjs-core only.
+  '@hpf/nn': 1,
+  // What dense detectors share (boxes, priors, targets, the DenseDetector base, post-processing).
+  '@hpf/dense': 1.5,
   '@hpf/engine': 2,
   '@hpf/data': 2,
   '@hpf/eval': 2,
@@ -69,7 +72,7 @@ const OTHER_CODE_DIRS = ['test', 'bench', 'scripts', 'examples', 'tools'];
 
 describe('package architecture', () => {
   it('finds the workspace packages', () => {
-    expect(packages.map((p) => p.json.name)).toEqual(expect.arrayContaining(['@hpf/loss', '@hpf/fpn', '@hpf/engine']));
+    expect(packages.map((p) => p.json.name)).toEqual(expect.arrayContaining(['@hpf/loss', '@hpf/nn', '@hpf/dense', '@hpf/engine']));
   });
 
   for (const { dir, json } of packages) {

@@ -44,7 +44,7 @@ async function browserBundleErrors(entry: string): Promise<string[]> {
 }
 
 const ADAPTERS = ['retinanet', 'fcos', 'atss', 'foveabox', 'freeanchor', 'paa', 'gfl', 'vfnet', 'tood'];
-const BROWSER_ENTRIES = [...ADAPTERS.map((a) => `@hpf/${a}`), '@hpf/loss', '@hpf/fpn', '@hpf/engine', '@hpf/data/letterbox', '@hpf/model'];
+const BROWSER_ENTRIES = [...ADAPTERS.map((a) => `@hpf/${a}`), '@hpf/loss', '@hpf/nn', '@hpf/dense', '@hpf/engine', '@hpf/data/letterbox', '@hpf/model'];
 
 describe('browser bundles (esbuild, platform browser)', () => {
   for (const entry of BROWSER_ENTRIES) {
@@ -53,8 +53,8 @@ describe('browser bundles (esbuild, platform browser)', () => {
     }, 120_000);
   }
 
-  it('the check fails on a Node built-in: @hpf/fpn/node (node:fs) does not bundle', async () => {
-    const errors = await browserBundleErrors('@hpf/fpn/node');
+  it('the check fails on a Node built-in: @hpf/nn/node (node:fs) does not bundle', async () => {
+    const errors = await browserBundleErrors('@hpf/nn/node');
     expect(errors.some((e) => /Could not resolve "node:(fs\/promises|crypto|path)"/.test(e) && e.includes('file-handler.ts'))).toBe(true);
   }, 120_000);
 });

@@ -29,7 +29,7 @@ const ATTW = binOf('attw');
 // so a CJS build could never load): attw's esm-only profile skips the node10 and node16-from-CJS
 // resolutions, which cannot succeed for such a package. Every other package ships ESM and CJS.
 const ATTW_PROFILE = { '@hpf/cli': 'esm-only' };
-// Packages with subpath exports (`@hpf/fpn/node`, `@hpf/data/letterbox`, ...): node10 resolution
+// Packages with subpath exports (`@hpf/nn/node`, `@hpf/data/letterbox`, ...): node10 resolution
 // ignores "exports", so no subpath can resolve there; they target Node >= 20 (engines), whose
 // resolution attw checks under its node16 profile (node16 CJS/ESM and bundlers).
 const hasSubpaths = (pkg) => Object.keys(pkg.exports ?? {}).some((k) => k !== '.' && k !== './package.json');

@@ -1,6 +1,6 @@
 // Resolves `@hpf/<package>` to that package's TypeScript sources (packages/<package>/src/index.ts)
 // instead of its built dist, so a benchmark run under tsx measures the working tree without a
-// build, and an edit in @hpf/fpn is seen by the adapters that import it. Also applies the
+// build, and an edit in @hpf/dense is seen by the adapters that import it. Also applies the
 // tfjs-core directory-import fix of tfjs-core-resolve-hook.mjs (beside this file).
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

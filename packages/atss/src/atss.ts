@@ -15,7 +15,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { atssLoss } from './loss.js';
 
 export interface AtssOptions extends DenseDetectorOptions {

@@ -8,7 +8,7 @@ import {
   type DeltaXYWHCoder,
   type DetectorLoss,
   type DetectorTarget,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { atssTargets } from './assigner.js';
 
 /** Raw ATSS head outputs per level and the anchors they belong to. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAnchorGenerator } from '@hpf/fpn';
+import { createAnchorGenerator } from '@hpf/dense';
 import { atssTargets } from '../src/index.js';
 
 // Hand-worked case (no torchvision ATSS exists to generate fixtures from).

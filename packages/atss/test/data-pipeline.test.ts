@@ -6,7 +6,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxesToOriginal, createBatchLoader, readCocoDataset, type DetectionBatch } from '@hpf/data';
 import { PRESETS, writeDigitsDet } from '@hpf/digits-det';
-import { boxesToOriginalPixels } from '@hpf/fpn';
 import { createAtss } from '../src/index.js';
 
 // The real input pipeline: a digits-det COCO folder read by @hpf/data, letterboxed to 96 px (so
@@ -50,11 +49,4 @@ describe('ATSS on @hpf/data batches', () => {
     det.dispose();
   });
 
-  it("boxesToOriginalPixels equals @hpf/data's boxesToOriginal on the loader's metas", () => {
-    const boxes = Float32Array.from([-5, 3, 40, 50, 10, 20, 95, 96, 30.5, 0, 31.25, 12]);
-    for (const meta of batch.meta) {
-      expect(meta.flipped).toBe(true);
-      expect(Array.from(boxesToOriginalPixels(boxes, meta))).toEqual(Array.from(boxesToOriginal(boxes, meta)));
-    }
-  });
 });

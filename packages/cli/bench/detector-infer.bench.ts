@@ -20,7 +20,7 @@
  *
  * Parts are process-CPU times (the machine is shared), as means over `runs` predicts after two
  * warm-up ones. Kernel times count top-level kernel calls only. "JS" is a part's time minus its
- * kernels' time. The post-processing breakdown times fpn's exported pieces separately on the same
+ * kernels' time. The post-processing breakdown times @hpf/dense's exported pieces separately on the same
  * decoded levels (read-back, topPairs, the boxes of the picked priors, batchedNmsArray), medians
  * of `runs`.
  */
@@ -34,7 +34,7 @@ register('../../../tools/sources-resolve-hook.mjs', import.meta.url);
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 const { registerWasmTrainingKernels } = await import('@hpf/engine');
-const fpn = await import('@hpf/fpn');
+const dense = await import('@hpf/dense');
 const { median } = await import('./support/quick.js');
 const { KernelProfiler, cpuMs, profileTables } = await import('./support/kernel-profiler.js');
 const { createQuickDetector } = await import('./support/quick-detector.js');
@@ -195,7 +195,7 @@ async function postprocessPieces(levels: Level[], threshold: number): Promise<vo
       return { scores, boxOf, n, c: l.scores.shape[2] };
     }),
   );
-  const picks = (b: number) => flat.map((l) => fpn.topPairs(l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c), threshold, 1000));
+  const picks = (b: number) => flat.map((l) => dense.topPairs(l.scores.subarray(b * l.n * l.c, (b + 1) * l.n * l.c), threshold, 1000));
   const topk = await time(() => {
     for (let b = 0; b < batch; b++) picks(b);
   });
@@ -219,9 +219,9 @@ async function postprocessPieces(levels: Level[], threshold: number): Promise<vo
     return out;
   });
   const nms = await time(() => {
-    for (const c of candidates) fpn.batchedNmsArray(c.boxes, c.scores, c.labels, 0.5, 100);
+    for (const c of candidates) dense.batchedNmsArray(c.boxes, c.scores, c.labels, 0.5, 100);
   });
-  const whole = await time(() => fpn.finishDetections(levels, undefined, { scoreThreshold: threshold }));
+  const whole = await time(() => dense.finishDetections(levels, undefined, { scoreThreshold: threshold }));
   const n = candidates.reduce((s, c) => s + c.scores.length, 0) / batch;
   console.log(`\npost-processing pieces (median CPU ms per batch of ${batch}; ${n.toFixed(0)} candidates per image reach NMS):`);
   console.log(`read-back ${read.toFixed(2)}, topPairs ${topk.toFixed(2)}, boxes of the picked priors ${boxes.toFixed(2)}, batchedNmsArray ${nms.toFixed(2)}, finishDetections as a whole ${whole.toFixed(2)}`);

@@ -15,7 +15,7 @@
  * registers them (arm A) and as @hpf/engine replaces them (arm B), alternating step by step in one
  * process (the machine is shared, so only such interleaved ratios are meaningful); it reports the
  * median CPU and wall time of each arm over `runs` steps per arm and the ratio B / A.
- * --compare groupnorm does the same for @hpf/fpn's GroupNorm: composed ops differentiated by
+ * --compare groupnorm does the same for @hpf/nn's GroupNorm: composed ops differentiated by
  * autodiff (A, the form before its custom gradient) versus the custom gradient (B).
  * --compare batchnorm: training-mode BatchNorm2d as composed ops under autodiff (A, the form
  * before src/nn/batch-norm.ts) versus its custom gradient (B).
@@ -174,9 +174,9 @@ function kernelArms(names: string[]): [Arm, Arm] {
   ];
 }
 
-/** GroupNorm as @hpf/fpn composed it before its custom gradient (arm A of --compare groupnorm). */
+/** GroupNorm as @hpf/nn composed it before its custom gradient (arm A of --compare groupnorm). */
 async function groupNormArms(): Promise<[Arm, Arm]> {
-  const { GroupNorm } = await import('@hpf/fpn');
+  const { GroupNorm } = await import('@hpf/nn');
   const custom = GroupNorm.prototype.forward;
   function composed(this: InstanceType<typeof GroupNorm>, x: Tensor4D): Tensor4D {
     return tf.tidy(() => {
@@ -194,9 +194,9 @@ async function groupNormArms(): Promise<[Arm, Arm]> {
   ];
 }
 
-/** Training-mode BatchNorm2d as @hpf/fpn composed it before its custom gradient (arm A). */
+/** Training-mode BatchNorm2d as @hpf/nn composed it before its custom gradient (arm A). */
 async function batchNormArms(): Promise<[Arm, Arm]> {
-  const { BatchNorm2d } = await import('@hpf/fpn');
+  const { BatchNorm2d } = await import('@hpf/nn');
   const custom = BatchNorm2d.prototype.forward;
   function composed(this: InstanceType<typeof BatchNorm2d>, x: Tensor4D): Tensor4D {
     if (!this.usesBatchStats) return custom.call(this, x);
@@ -220,7 +220,7 @@ async function batchNormArms(): Promise<[Arm, Arm]> {
 
 /** Conv2d with its bias, a folded scale/shift and ReLU as separate kernels (arm A). */
 async function convFuseArms(): Promise<[Arm, Arm]> {
-  const { Conv2d } = await import('@hpf/fpn');
+  const { Conv2d } = await import('@hpf/nn');
   const fused = Conv2d.prototype.forwardFused;
   type Options = Parameters<typeof fused>[1];
   function separate(this: InstanceType<typeof Conv2d>, x: Tensor4D, options: Options = {}): Tensor4D {

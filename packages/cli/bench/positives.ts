@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { initBackend } from '@hpf/engine/node';
 import { createBatchLoader, readCocoDataset } from '@hpf/data';
-import { atssAssign, createAnchorGenerator, featureSizesFor, type Detector, type DetectorTarget, type PriorGenerator } from '@hpf/fpn';
+import { atssAssign, createAnchorGenerator, featureSizesFor, type Detector, type DetectorTarget, type PriorGenerator } from '@hpf/dense';
 import { retinaTargets, type RetinaAssignerOptions } from '@hpf/retinanet';
 import { fcosTargets, type FcosAssignerOptions } from '@hpf/fcos';
 import { foveaTargets, type FoveaAssignerOptions } from '@hpf/foveabox';

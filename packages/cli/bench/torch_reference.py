@@ -9,7 +9,7 @@ Then `npm run bench:speed -- --from runs/bench/speed.json --torch runs/bench/tor
 ours / PyTorch ratios.
 
 The network is the one `hpf bench stable-gain --preset quick` trains (packages/cli/src/bench.ts,
-packages/cli/src/registry.ts, packages/fpn/src/backbone/presets.ts):
+packages/cli/src/registry.ts, packages/nn/src/backbone/presets.ts):
 - backbone resnet10-mini: torchvision BasicBlocks, one per stage, widths 16/32/64/128 (a quarter
   of ResNet-18's), stem 7x7/2 conv + BN + ReLU + 3x3/2 max-pool, BatchNorm in train mode;
 - FPN 32 channels, P3-P7; the extra levels from C5 (RetinaNet) or P5 (FCOS), as ours;

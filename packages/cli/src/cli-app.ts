@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ColorJitterOptions } from '@hpf/data';
-import { BACKBONE_PRESETS } from '@hpf/fpn';
+import { BACKBONE_PRESETS } from '@hpf/nn';
 import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.js';
 import { explicitDataSpec } from './data-source.js';
 import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';

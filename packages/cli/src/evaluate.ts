@@ -1,7 +1,7 @@
 /** Runs a detector over a COCO split and scores it with @hpf/eval. */
 import { createBatchLoader, type CocoDataset } from '@hpf/data';
 import { evaluateCoco, type CocoDataset as EvalDataset, type CocoDetection, type CocoEvalResult } from '@hpf/eval';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 
 export interface PredictOptions {
   batchSize: number;

@@ -3,12 +3,13 @@
  * `--load-from` (a whole detector: safetensors in torch layout, or an hpf checkpoint / run folder),
  * and the settings that go with pretrained weights: mmdetection's fine-tuning (frozenStages 1,
  * normEval true) and the ImageNet input normalisation, held in the backbone so that evaluation and
- * prediction of the run apply it too. The loading itself is @hpf/fpn's.
+ * prediction of the run apply it too. The loading itself is @hpf/nn's.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isBatchCounter, loadTensors, PRETRAINED_FINE_TUNE, type Detector, type ResNet } from '@hpf/fpn';
-import { loadBackboneWeights, loadModelWeights } from '@hpf/fpn/node';
+import { isBatchCounter, loadTensors, PRETRAINED_FINE_TUNE, type ResNet } from '@hpf/nn';
+import { type Detector } from '@hpf/dense';
+import { loadBackboneWeights, loadModelWeights } from '@hpf/nn/node';
 import { isCheckpointFile, readCheckpoint, readCheckpointMeta } from '@hpf/engine/node';
 
 export interface InitialWeightsOptions {
@@ -63,7 +64,7 @@ export function backboneOption(o: InitialWeightsOptions): string | BackboneSetti
   return { preset: o.backbone, frozenStages, normEval, ...(inputNorm === 'imagenet' ? { inputNorm } : {}) };
 }
 
-/** @hpf/fpn's BackboneOptions as the CLI fills them (a type alias: it is a plain options record). */
+/** @hpf/nn's BackboneOptions as the CLI fills them (a type alias: it is a plain options record). */
 export type BackboneSetting = {
   preset: string;
   frozenStages: number;

@@ -7,7 +7,7 @@ import { extname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeImage, letterboxImage, readCocoDataset, writeFileAtomic, type RgbImage } from '@hpf/data';
 import type { CocoDetection } from '@hpf/eval';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { drawDetectionsPng, type DrawnBox } from './draw.js';
 
 export interface InputImage {

@@ -3,14 +3,14 @@
  * override. Each adapter is loaded with a dynamic `import()` so that a missing or broken adapter
  * makes only that detector unavailable (with an error naming it), never the whole command.
  */
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 
-/** Options every adapter factory accepts (the common dense-detector options of @hpf/fpn). */
+/** Options every adapter factory accepts (the common dense-detector options of @hpf/dense). */
 export interface CommonDetectorOptions {
   numClasses: number;
   hpf: boolean | Record<string, unknown>;
   seed: number;
-  /** A preset name, or @hpf/fpn's BackboneOptions (e.g. with frozenStages / normEval). */
+  /** A preset name, or @hpf/nn's BackboneOptions (e.g. with frozenStages / normEval). */
   backbone?: string | Record<string, unknown>;
   neckChannels?: number;
   featChannels?: number;

@@ -1,7 +1,7 @@
 /** Opening a finished (or checkpointed) run: its checkpoint header and a detector with its weights. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { buildDetector, CHECKPOINT_FILE, loadModelState, type CheckpointMeta } from './train.js';
 import { readCheckpoint } from '@hpf/engine/node';
 

@@ -33,7 +33,7 @@ import {
   type ColorJitterOptions,
 } from '@hpf/data';
 import type { CocoStats } from '@hpf/eval';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { readSplit, resolveData, type DataSource } from './data-source.js';
 import { detectorEntry, loadDetectorFactory, type CommonDetectorOptions } from './registry.js';
 import { evaluateDetector } from './evaluate.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { decodeImage, encodeImage } from '@hpf/data';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { colourOf, displayGeometry, labelText, textColourOn } from '../src/draw.js';
 import { drawBox, listImages, planOutputFiles, predictImages, type InputImage } from '../src/predict.js';
 

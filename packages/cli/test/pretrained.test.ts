@@ -1,11 +1,11 @@
 // Pretrained starting weights through `hpf train`: --backbone-weights with mmdetection's
 // fine-tuning defaults (frozen stem + layer1, BatchNorm statistics frozen) and --load-from.
-// Weights: @hpf/fpn's torchvision fixture (ResNet-18 at width / 4 = the resnet18-mini layout).
+// Weights: @hpf/nn's torchvision fixture (ResNet-18 at width / 4 = the resnet18-mini layout).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '@hpf/engine';
-import { createBackbone, WeightsMismatchError } from '@hpf/fpn';
-import { loadBackboneWeights, saveTorchState } from '@hpf/fpn/node';
+import { createBackbone, WeightsMismatchError } from '@hpf/nn';
+import { loadBackboneWeights, saveTorchState } from '@hpf/nn/node';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { applyInitialWeights, backboneOption } from '../src/initial-weights.js';
 import { buildDetector, detectorOptionsFor, runTraining, type CheckpointMeta, type TrainOptions } from '../src/train.js';
 import { tinyDataset, tinyOptions } from './support.js';
 
-const R18 = new URL('../../fpn/test/fixtures/pretrained/resnet18-w16.safetensors', import.meta.url).pathname;
+const R18 = new URL('../../nn/test/fixtures/pretrained/resnet18-w16.safetensors', import.meta.url).pathname;
 
 let data = '';
 beforeAll(async () => {

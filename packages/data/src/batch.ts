@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { DetectorImageMeta, DetectorTarget } from '@hpf/dense';
 import { loadImage, type CocoDataset } from './coco-dataset.js';
 import { checkScaleJitter, colorJitterRanges, drawColorJitter, drawScalePlacement, type ColorJitterOptions, type SampleAugmentation } from './augment.js';
 import { flipImageHorizontal } from './image.js';
@@ -15,27 +16,14 @@ import { permutation, seededGenerator, uniform01 } from './shuffle.js';
  */
 export type Normalization = 'unit' | { mean: [number, number, number]; std: [number, number, number] };
 
-/** Ground truth of one batch image, in the letterboxed (network input) image's pixels. */
-export interface DetectionTarget {
-  /** `[x1, y1, x2, y2]` per box, flat: length 4G. */
-  boxes: Float32Array;
-  /** Contiguous label in [0, C) per box: length G. */
-  labels: Int32Array;
-  /** Crowd regions `[x1, y1, x2, y2]`, flat: priors inside them are ignored. */
-  ignoreBoxes: Float32Array;
-}
+/** Ground truth of one batch image, in the letterboxed (network input) image's pixels: @hpf/dense's `DetectorTarget`. */
+export type DetectionTarget = DetectorTarget;
 
-/** How a batch image relates to its source, to map predictions back (see `boxesToOriginal`). */
-export interface ImageMeta {
+/** How a batch image relates to its source, to map predictions back (`boxesToOriginal`, from @hpf/dense). */
+export interface ImageMeta extends DetectorImageMeta {
   imageId: number;
   fileName: string;
-  originalSize: { width: number; height: number };
-  /** `[sx, sy]`: input = original * scale + offset (after the flip, if any; under scale jitter the offset can be negative, a crop). */
-  scale: [number, number];
-  offset: [number, number];
-  /** The original image was mirrored left-right before the resize. */
-  flipped: boolean;
-  /** Scale and colour jitter the image got (absent without augmentation). */
+  /** Scale and colour jitter the image got (absent without augmentation); under scale jitter the offset can be negative (a crop). */
   augmentation?: SampleAugmentation;
 }
 
@@ -259,25 +247,4 @@ export function createBatchLoader(dataset: CocoDataset, options: BatchLoaderOpti
       for (const p of plan(epoch)) yield load(p);
     },
   };
-}
-
-/**
- * Maps boxes predicted on a batch image (input pixels, flat `[x1, y1, x2, y2]`) back to the
- * original image's pixels: undo the letterbox, clip, then undo the flip.
- */
-export function boxesToOriginal(boxes: Float32Array, meta: ImageMeta): Float32Array {
-  const { width, height } = meta.originalSize;
-  const [sx, sy] = meta.scale;
-  const [ox, oy] = meta.offset;
-  const out = new Float32Array(boxes.length);
-  const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
-  for (let i = 0; i < boxes.length; i += 4) {
-    const x1 = clip((boxes[i]! - ox) / sx, width);
-    const x2 = clip((boxes[i + 2]! - ox) / sx, width);
-    out[i] = meta.flipped ? width - x2 : x1;
-    out[i + 2] = meta.flipped ? width - x1 : x2;
-    out[i + 1] = clip((boxes[i + 1]! - oy) / sy, height);
-    out[i + 3] = clip((boxes[i + 3]! - oy) / sy, height);
-  }
-  return out;
 }

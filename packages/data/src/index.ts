@@ -45,8 +45,9 @@ export {
 } from './coco-dataset.js';
 export { CocoFolderWriter, writeCocoFolder, writeFileAtomic, type NewAnnotation, type WriterOptions } from './coco-write.js';
 export { permutation, seededGenerator, uniform01, type RandomGenerator } from './shuffle.js';
+// The one mapping of predicted boxes back to the original image (the inverse of the letterbox and flip).
+export { boxesToOriginal } from '@hpf/dense';
 export {
-  boxesToOriginal,
   collateBatch,
   createBatchLoader,
   prepareSample,

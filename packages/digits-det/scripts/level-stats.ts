@@ -7,7 +7,7 @@
  * Prints a Markdown table for the README. Two measures:
  * - objects per level under the documented proxy rule `levelOf` (src/levels.ts);
  * - positives per level from ATSS assignment with one square anchor of side A * stride per
- *   location. @hpf/fpn's `createAnchorGenerator` + `atssAssign` are used when that package exists
+ *   location. @hpf/dense's `createAnchorGenerator` + `atssAssign` are used when that package exists
  *   (digits-det itself must not depend on it, so it is imported dynamically here only); a
  *   script-local transcription of mmdetection's ATSSAssigner rule runs as well and must agree.
  */
@@ -55,7 +55,7 @@ function anchorsOf(size: number, scale: number, c: number): { boxes: number[][];
   return { boxes, level };
 }
 
-/** IoU rounded to float32, as torch (and @hpf/fpn) store it: threshold ties then resolve alike. */
+/** IoU rounded to float32, as torch (and @hpf/dense) store it: threshold ties then resolve alike. */
 function iou(a: number[], b: number[]): number {
   const iw = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
   const ih = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
@@ -101,7 +101,7 @@ function atss(anchors: number[][], level: number[], gts: number[][], topk = 9): 
   return assigned;
 }
 
-interface FpnAssign {
+interface DenseAssign {
   createAnchorGenerator(o: { strides: number[]; ratios: number[]; octaveBaseScale: number; scalesPerOctave: number; centerOffset: number }): {
     gridPriors(sizes: (readonly [number, number])[]): Float32Array[];
   };
@@ -111,12 +111,12 @@ interface FpnAssign {
   ): { gtIndex: Int32Array };
 }
 
-/** @hpf/fpn when present; the specifier is a variable so that type checking does not need the package. */
-async function loadFpn(): Promise<FpnAssign | undefined> {
-  const name = '@hpf/fpn';
+/** @hpf/dense when present; the specifier is a variable so that type checking does not need the package. */
+async function loadDense(): Promise<DenseAssign | undefined> {
+  const name = '@hpf/dense';
   try {
-    const fpn = (await import(name)) as Partial<FpnAssign>;
-    return typeof fpn.atssAssign === 'function' && typeof fpn.createAnchorGenerator === 'function' ? (fpn as FpnAssign) : undefined;
+    const dense = (await import(name)) as Partial<DenseAssign>;
+    return typeof dense.atssAssign === 'function' && typeof dense.createAnchorGenerator === 'function' ? (dense as DenseAssign) : undefined;
   } catch {
     return undefined;
   }
@@ -142,11 +142,11 @@ function countPositives(assign: (gts: number[][]) => { gtIndex: ArrayLike<number
 }
 
 const pct = (v: number, total: number) => `${v} (${((100 * v) / Math.max(1, total)).toFixed(1)}%)`;
-const fpn = await loadFpn();
+const dense = await loadDense();
 const allBoxes = images.flat();
 console.log(
   `digits-det ${preset.name} (${preset.imageSize} px), train split, seed ${seed}, ${images.length} images, ${allBoxes.length} annotated digits; ` +
-    `ATSS: ${fpn ? '@hpf/fpn atssAssign + createAnchorGenerator (checked against the script-local transcription)' : 'script-local transcription of mmdetection ATSSAssigner (@hpf/fpn not available)'}\n`,
+    `ATSS: ${dense ? '@hpf/dense atssAssign + createAnchorGenerator (checked against the script-local transcription)' : 'script-local transcription of mmdetection ATSSAssigner (@hpf/dense not available)'}\n`,
 );
 console.log('| anchor side | centre offset | measure | P3 | P4 | P5 | P6 | P7 | per object |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -157,8 +157,8 @@ for (const scale of anchorScales) {
     const local = anchorsOf(preset.imageSize, scale, c);
     const mine = countPositives((gts) => ({ gtIndex: atss(local.boxes, local.level, gts), level: local.level }));
     let result = mine;
-    if (fpn) {
-      const generator = fpn.createAnchorGenerator({ strides: [...STRIDES], ratios: [1], octaveBaseScale: scale, scalesPerOctave: 1, centerOffset: c });
+    if (dense) {
+      const generator = dense.createAnchorGenerator({ strides: [...STRIDES], ratios: [1], octaveBaseScale: scale, scalesPerOctave: 1, centerOffset: c });
       const perLevel = generator.gridPriors(STRIDES.map((s) => [Math.ceil(preset.imageSize / s), Math.ceil(preset.imageSize / s)] as const));
       const priors = new Float32Array(perLevel.reduce((n, a) => n + a.length, 0));
       const level: number[] = [];
@@ -170,11 +170,11 @@ for (const scale of anchorScales) {
       });
       const numPerLevel = perLevel.map((a) => a.length / 4);
       result = countPositives((gts) => ({
-        gtIndex: fpn.atssAssign({ priors, gtBoxes: Float32Array.from(gts.flat()), gtLabels: gts.map(() => 0) }, { numClasses: 1, numPerLevel }).gtIndex,
+        gtIndex: dense.atssAssign({ priors, gtBoxes: Float32Array.from(gts.flat()), gtLabels: gts.map(() => 0) }, { numClasses: 1, numPerLevel }).gtIndex,
         level,
       }));
       if (JSON.stringify(result) !== JSON.stringify(mine)) {
-        throw new Error(`@hpf/fpn atssAssign ${JSON.stringify(result)} differs from the local transcription ${JSON.stringify(mine)} (scale ${scale}, offset ${c})`);
+        throw new Error(`@hpf/dense atssAssign ${JSON.stringify(result)} differs from the local transcription ${JSON.stringify(mine)} (scale ${scale}, offset ${c})`);
       }
     }
     const total = result.positives.reduce((a, b) => a + b, 0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detector, DetectorState } from '@hpf/fpn';
+import type { Detector, DetectorState } from '@hpf/dense';
 import { BackendMismatchError, fit, NonFiniteStateError, readCheckpoint, writeCheckpoint, type CheckpointHeader, type TrainBatch } from '../src/node.js';
 
 beforeAll(async () => {

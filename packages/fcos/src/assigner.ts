@@ -1,4 +1,4 @@
-import { centernessFromDistances, ignoreCentersInBoxes, type DetectorTarget } from '@hpf/fpn';
+import { centernessFromDistances, ignoreCentersInBoxes, type DetectorTarget } from '@hpf/dense';
 
 /** One image's per-point training targets (all levels concatenated, level order). */
 export interface FcosImageTargets {

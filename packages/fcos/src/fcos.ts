@@ -16,7 +16,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { fcosLoss } from './loss.js';
 
 export interface FcosOptions extends DenseDetectorOptions {

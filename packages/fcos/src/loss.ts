@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossEntropyWithLogits, giouLoss, type ProgressiveFocus } from '@hpf/loss';
-import { batchTargets, concatLevels, flattenLevels, focalClassificationLoss, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { batchTargets, concatLevels, flattenLevels, focalClassificationLoss, type DetectorLoss, type DetectorTarget } from '@hpf/dense';
 import { fcosTargets, type FcosAssignerOptions } from './assigner.js';
 
 /** Raw FCOS head outputs per level and the points they belong to. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createPointGenerator, featureSizesFor } from '@hpf/fpn';
+import { createPointGenerator, featureSizesFor } from '@hpf/dense';
 import { FCOS_DEFAULTS, fcosTargets, type FcosAssignerOptions } from '../src/index.js';
 
 interface Fixture {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finishDetections, PriorCache, type DenseHeadOutput } from '@hpf/fpn';
+import { finishDetections, PriorCache, type DenseHeadOutput } from '@hpf/dense';
 import { expectKnownAnswerPredict, expectWellFormedPredict, firingCellMaps } from '@hpf/testkit';
 import { createFcos } from '../src/index.js';
 

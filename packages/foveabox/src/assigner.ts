@@ -1,4 +1,4 @@
-import { ignoreCentersInBoxes, type DetectorTarget, type SizeHW } from '@hpf/fpn';
+import { ignoreCentersInBoxes, type DetectorTarget, type SizeHW } from '@hpf/dense';
 
 /** One image's per-point training targets (all levels concatenated, level order). */
 export interface FoveaImageTargets {

@@ -14,7 +14,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { foveaLoss } from './loss.js';
 
 export interface FoveaBoxOptions extends DenseDetectorOptions {

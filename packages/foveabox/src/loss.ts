@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ProgressiveFocus } from '@hpf/loss';
+import { type ProgressiveFocus, l1BoxLoss } from '@hpf/loss';
 import {
   batchTargets,
   concatLevels,
   flattenLevels,
   focalClassificationLoss,
-  l1BoxLoss,
   type DetectorLoss,
   type DetectorTarget,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { foveaTargets, type FoveaAssignerOptions } from './assigner.js';
 
 /** Raw FoveaBox head outputs per level and the points they belong to. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPointGenerator, type SizeHW } from '@hpf/fpn';
+import { createPointGenerator, type SizeHW } from '@hpf/dense';
 import { foveaTargets } from '../src/index.js';
 
 // Hand-worked cases (no torchvision FoveaBox exists to generate fixtures from). Two levels:

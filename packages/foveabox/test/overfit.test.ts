@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { overfitImages, runOverfit, useWasmTraining } from '@hpf/testkit';
-import { concatLevels, createPointGenerator, type SizeHW } from '@hpf/fpn';
+import { concatLevels, createPointGenerator, type SizeHW } from '@hpf/dense';
 import { createFoveaBox, FOVEABOX_DEFAULTS, foveaTargets } from '../src/index.js';
 
 // The README's small-input setting (scale ranges and base edges halved). FoveaBox's fovea (the

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, it } from 'vitest';
-import type { DenseHeadOutput } from '@hpf/fpn';
+import type { DenseHeadOutput } from '@hpf/dense';
 import { expectKnownAnswerPredict, expectWellFormedPredict, firingCellMaps } from '@hpf/testkit';
 import { createFoveaBox } from '../src/index.js';
 

@@ -2,7 +2,7 @@
 // pyramid level, over digits-det quick images, for the published anchors and the small-input
 // setting. Prediction-independent (bags depend on anchors and boxes only).
 // Run from /work/main: node --import tsx packages/freeanchor/bench/bag-levels.bench.ts [numImages]
-import { createAnchorGenerator, featureSizesFor, concatLevels } from '@hpf/fpn';
+import { createAnchorGenerator, featureSizesFor, concatLevels } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import { anchorBags } from '../src/bags.js';
 

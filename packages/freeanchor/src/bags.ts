@@ -1,4 +1,4 @@
-import { boxIoUArray } from '@hpf/fpn';
+import { boxIoUArray } from '@hpf/dense';
 
 /**
  * FreeAnchor's "assignment" of one image, both halves on plain arrays (no gradient): the bag of

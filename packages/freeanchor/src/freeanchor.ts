@@ -14,7 +14,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { freeAnchorLoss } from './loss.js';
 
 export interface FreeAnchorOptions extends DenseDetectorOptions {

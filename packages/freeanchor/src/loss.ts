@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LevelStats, ProgressiveFocus } from '@hpf/loss';
-import { boxIoUArray, concatLevels, smoothL1, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { type LevelStats, type ProgressiveFocus, smoothL1 } from '@hpf/loss';
+import { boxIoUArray, concatLevels, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/dense';
 import { anchorBags, boxProbability } from './bags.js';
 
 /** Raw FreeAnchor (RetinaNet) head outputs per level and the anchors they belong to. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxIoUArray, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/fpn';
+import { boxIoUArray, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/dense';
 import { anchorBags, boxProbability } from '../src/index.js';
 import { fixture, fixtureAnchors, fixtureTargets } from './fixture.js';
 

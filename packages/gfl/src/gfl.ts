@@ -17,7 +17,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { GflHead } from './head.js';
 import { integralDistances } from './integral.js';
 import { gflLoss } from './loss.js';

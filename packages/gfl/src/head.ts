@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvTower, createHeadConv, createScales, Module, type Conv2d, type DenseHeadOutput, type ModuleList, type Rng } from '@hpf/fpn';
+import { ConvTower, createHeadConv, createScales, Module, type Conv2d, type ModuleList, type Rng } from '@hpf/nn';
+import { type DenseHeadOutput } from '@hpf/dense';
 
 export interface GflHeadOptions {
   inChannels: number;
@@ -15,7 +16,7 @@ export interface GflHeadOptions {
 /**
  * mmdetection's GFLHead: GN cls and reg towers shared over levels, `gfl_cls` (C joint
  * class-quality logits) and `gfl_reg` (4 x (regMax + 1) bin logits per location, times the level's
- * Scale). fpn's DenseHead fixes the reg conv at 4 channels per prior, so GFL builds its own head
+ * Scale). @hpf/dense's DenseHead fixes the reg conv at 4 channels per prior, so GFL builds its own head
  * from the same blocks (ConvTower, createHeadConv, createScales).
  */
 export class GflHead extends Module<tf.Tensor4D[], DenseHeadOutput> {

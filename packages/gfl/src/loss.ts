@@ -8,7 +8,7 @@ import {
   priorCenters,
   type DetectorLoss,
   type DetectorTarget,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { gflTargets } from './assigner.js';
 import { integralDistances } from './integral.js';
 

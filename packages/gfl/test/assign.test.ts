@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAnchorGenerator } from '@hpf/fpn';
+import { createAnchorGenerator } from '@hpf/dense';
 import { gflTargets } from '../src/index.js';
 
 // GFL assigns with ATSS. Hand-worked case (no torchvision GFL exists to generate fixtures from):

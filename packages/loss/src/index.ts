@@ -5,6 +5,7 @@ export { qualityFocalLoss, type QualityTargets, type QualityFocalLossOptions } f
 export { varifocalLoss, type VarifocalTargets, type VarifocalLossOptions } from './varifocal.js';
 export { distributionFocalLoss, type DistributionFocalLossOptions } from './distribution-focal.js';
 export { binaryCrossEntropyWithLogits } from './bce.js';
+export { l1BoxLoss, smoothL1 } from './l1-loss.js';
 export { iouLoss, giouLoss, type BoxLossOptions, type IoULossOptions, type GIoULossOptions } from './iou-loss.js';
 export {
   DEFAULT_HPF_OPTIONS,

@@ -3,7 +3,7 @@
  * esbuild with splitting) puts every adapter in its own chunk, so a page downloads only the one
  * its model uses.
  */
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 
 export type DetectorFactory = (options: Record<string, unknown>) => Detector;
 

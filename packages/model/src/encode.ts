@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { foldBatchNorms, getStateTensors, type Detector } from '@hpf/fpn';
+import { foldBatchNorms, getStateTensors } from '@hpf/nn';
+import { type Detector } from '@hpf/dense';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, PIXELS_01, type DetectorClass, type DetectorDescriptor, type ModelJson, type Normalization } from './format.js';
 
 /** What the descriptor records besides the weights. */

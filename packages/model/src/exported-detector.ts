@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { letterboxImage, type RgbImage } from '@hpf/data/letterbox';
-import type { Detector, DetectorImageMeta } from '@hpf/fpn';
+import type { Detector, DetectorImageMeta } from '@hpf/dense';
 import type { DetectorDescriptor } from './format.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { foldBatchNorms, loadStateDict, weightByteLength } from '@hpf/fpn';
+import { foldBatchNorms, loadStateDict, weightByteLength } from '@hpf/nn';
 import { detectorFactory } from './detectors.js';
 import { ExportedDetector } from './exported-detector.js';
 import { MODEL_JSON_FILE, parseModelJson } from './format.js';

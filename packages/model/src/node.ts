@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 // The main entry by the package's own name, so the built node entry shares it instead of a copy.
 import {
   encodeDetector,

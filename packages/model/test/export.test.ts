@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { DETECTOR_FACTORIES, loadDetector as loadFromUrlOrFiles, MODEL_FORMAT, PIXELS_01, type ModelJson } from '../src/index.js';
 import { exportDetector, loadDetector } from '../src/node.js';
 

@@ -2,7 +2,7 @@
 // anchors), per pyramid level, over digits-det quick images, for the published anchor size and
 // smaller ones. Prediction-independent: the mixture then picks positives among these candidates.
 // Run from /work/main: node --import tsx packages/paa/bench/candidate-levels.bench.ts [numImages]
-import { concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/fpn';
+import { concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import { paaCandidates } from '../src/assigner.js';
 

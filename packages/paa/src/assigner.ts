@@ -1,4 +1,4 @@
-import { maxIoUAssign, type DetectorTarget } from '@hpf/fpn';
+import { maxIoUAssign, type DetectorTarget } from '@hpf/dense';
 import { fitGmm1d } from './gmm.js';
 
 export interface PaaCandidateOptions {

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossEntropyWithLogits, giouLoss, type ProgressiveFocus } from '@hpf/loss';
-import { batchByLevel, concatLevels, flattenLevels, focalClassificationLoss, type DeltaXYWHCoder, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import {
+  batchByLevel,
+  concatLevels,
+  flattenLevels,
+  focalClassificationLoss,
+  type DeltaXYWHCoder,
+  type DetectorLoss,
+  type DetectorTarget,
+} from '@hpf/dense';
 import { paaCandidates, paaReassign } from './assigner.js';
 
 /** Raw PAA head outputs per level and the anchors they belong to. */

@@ -15,7 +15,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { paaLoss } from './loss.js';
 
 export interface PaaOptions extends DenseDetectorOptions {

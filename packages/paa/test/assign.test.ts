@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { concatLevels, createAnchorGenerator, DeltaXYWHCoder, featureSizesFor } from '@hpf/fpn';
+import { concatLevels, createAnchorGenerator, DeltaXYWHCoder, featureSizesFor } from '@hpf/dense';
 import { PAA_DEFAULTS, paaCandidates, paaLoss, paaReassign } from '../src/index.js';
 import { fixture, fixtureAnchors, fixtureTargets, levelOutputs } from './fixture.js';
 

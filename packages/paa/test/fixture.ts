@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import type { DetectorTarget } from '@hpf/fpn';
+import type { DetectorTarget } from '@hpf/dense';
 
 /** The float64 reference of test/fixtures/gen_paa.py. */
 export interface PaaFixture {

@@ -1,4 +1,4 @@
-import { maxIoUAssign, type DetectorTarget } from '@hpf/fpn';
+import { maxIoUAssign, type DetectorTarget } from '@hpf/dense';
 
 /** One image's per-prior training targets (all levels concatenated, level order). */
 export interface RetinaImageTargets {
@@ -27,7 +27,7 @@ export interface RetinaAssignerOptions {
 }
 
 /**
- * RetinaNet's max-IoU assignment for one image (@hpf/fpn `maxIoUAssign` with low-quality matches,
+ * RetinaNet's max-IoU assignment for one image (@hpf/dense `maxIoUAssign` with low-quality matches,
  * min_pos_iou 0) and the box each positive regresses to. Plain arrays, no gradient.
  */
 export function retinaTargets(anchors: Float32Array, target: DetectorTarget, options: RetinaAssignerOptions): RetinaImageTargets {

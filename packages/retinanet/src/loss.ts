@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ProgressiveFocus } from '@hpf/loss';
+import { type ProgressiveFocus, l1BoxLoss } from '@hpf/loss';
 import {
   batchTargets,
   concatLevels,
   flattenLevels,
   focalClassificationLoss,
-  l1BoxLoss,
   type DeltaXYWHCoder,
   type DetectorLoss,
   type DetectorTarget,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { retinaTargets, type RetinaAssignerOptions } from './assigner.js';
 
 /** Raw RetinaNet head outputs per level and the anchors they belong to. */

@@ -14,7 +14,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { retinaLoss } from './loss.js';
 
 export interface RetinaNetOptions extends DenseDetectorOptions {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAnchorGenerator, DeltaXYWHCoder, featureSizesFor } from '@hpf/fpn';
+import { createAnchorGenerator, DeltaXYWHCoder, featureSizesFor } from '@hpf/dense';
 import { RETINANET_DEFAULTS, retinaTargets, type RetinaAssignerOptions } from '../src/index.js';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import type { DetectorLoss, DetectorStats, DetectorTarget } from '@hpf/fpn';
+import type { DetectorLoss, DetectorStats, DetectorTarget } from '@hpf/dense';
 
 /**
  * The adapters' shared small detector: a 64 x 64 input runs in well under a second on the cpu

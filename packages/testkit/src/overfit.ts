@@ -6,7 +6,7 @@ import { createLrSchedule, createRng, installTrainingKernels } from '@hpf/engine
 import { fit } from '@hpf/engine/node';
 import { evaluateCoco, type CocoAnnotation, type CocoDetection, type CocoStats } from '@hpf/eval';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
-import type { Detector, DetectorTarget } from '@hpf/fpn';
+import type { Detector, DetectorTarget } from '@hpf/dense';
 
 /**
  * A few quick-preset images with 2-3 clearly visible digits each (no partial digits, so every

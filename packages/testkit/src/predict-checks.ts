@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import type { Detection, DetectorImageMeta } from '@hpf/fpn';
+import type { Detection, DetectorImageMeta } from '@hpf/dense';
 
 /** P3..P7 map sizes of a 64 x 64 input (strides 8 to 128). */
 export const LEVEL_SIZES_64 = [8, 4, 2, 1, 1] as const;

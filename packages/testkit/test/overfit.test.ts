@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { NonFiniteLossError } from '@hpf/engine';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { OVERFIT_DEFAULTS, overfitImages, runOverfit } from '../src/index.js';
 
 const data = overfitImages();

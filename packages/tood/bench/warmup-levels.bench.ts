@@ -2,7 +2,7 @@
 // for the published anchor size and smaller ones (TAL later picks positives near these, among the
 // anchors whose centre lies inside the object). Prediction-independent.
 // Run from /work/main: node --import tsx packages/tood/bench/warmup-levels.bench.ts [numImages]
-import { atssBoxTargets, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/fpn';
+import { atssBoxTargets, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 
 const numImages = Number(process.argv[2] ?? 50);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvModule, Conv2d, createHeadConv, createScales, DEFAULT_PRIOR_PROB, Module, ModuleList, type Rng } from '@hpf/fpn';
+import { ConvModule, Conv2d, createHeadConv, createScales, DEFAULT_PRIOR_PROB, Module, ModuleList, type Rng } from '@hpf/nn';
 import { deformSampling } from './deform-sampling.js';
 
 export interface ToodHeadOptions {

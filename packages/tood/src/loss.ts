@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { giouLoss, type LevelStats, type ProgressiveFocus } from '@hpf/loss';
-import { atssBoxTargets, batchTargets, concatLevels, flattenLevels, type DetectorLoss, type DetectorTarget } from '@hpf/fpn';
+import { atssBoxTargets, batchTargets, concatLevels, flattenLevels, type DetectorLoss, type DetectorTarget } from '@hpf/dense';
 import { taskAlignedTargets } from './task-aligned-assigner.js';
 
 /** TOOD head outputs per level and the anchors they belong to. */

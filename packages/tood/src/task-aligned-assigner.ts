@@ -1,4 +1,4 @@
-import { boxIoUArray, ignoreCentersInBoxes, priorCenters, type DetectorTarget } from '@hpf/fpn';
+import { boxIoUArray, ignoreCentersInBoxes, priorCenters, type DetectorTarget } from '@hpf/dense';
 
 export interface TaskAlignedOptions {
   numClasses: number;

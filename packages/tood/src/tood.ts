@@ -14,7 +14,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { ToodHead, type ToodHeadOutput } from './head.js';
 import { toodLoss } from './loss.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { atssBoxTargets } from '@hpf/fpn';
+import { atssBoxTargets } from '@hpf/dense';
 import { taskAlignedTargets } from '../src/index.js';
 
 interface Fixture {
@@ -60,7 +60,7 @@ describe('taskAlignedTargets vs the torch reference (test/fixtures/gen_task_alig
   });
 });
 
-describe('the ATSS warm-up targets (@hpf/fpn atssBoxTargets)', () => {
+describe('the ATSS warm-up targets (@hpf/dense atssBoxTargets)', () => {
   it('ATSS positives with the centerness of the anchor centre as the box weight', () => {
     // The tiny case of @hpf/atss: stride 8 (4 x 4) and 16 (2 x 2) anchors of side 2 * stride; gt
     // [2, 2, 18, 18] makes anchor 5 ([0, 0, 16, 16], centre (8, 8)) the only positive (topk 4).

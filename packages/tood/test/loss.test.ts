@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { createAnchorGenerator, type DetectorTarget } from '@hpf/fpn';
+import { createAnchorGenerator, type DetectorTarget } from '@hpf/dense';
 import {
   expectDeltaZeroMatchesBaseline,
   expectFiniteHeadGradients,

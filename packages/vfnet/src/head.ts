@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvModule, ConvTower, createHeadConv, createScales, fillUniform, Module, type Conv2d, type DenseHeadOutput, type ModuleList, type Rng } from '@hpf/fpn';
+import { ConvModule, ConvTower, createHeadConv, createScales, fillUniform, Module, type Conv2d, type ModuleList, type Rng } from '@hpf/nn';
+import { type DenseHeadOutput } from '@hpf/dense';
 import { deformConv2dWithPlan, deformSamplingPlan, type DeformSamplingPlan } from './deform-conv.js';
 import { scaleGradient } from './scale-gradient.js';
 

@@ -9,7 +9,7 @@ import {
   priorCenters,
   type DetectorLoss,
   type DetectorTarget,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 
 /** Raw VFNet head outputs per level and the anchors they belong to. */
 export interface VfnetLossInput {

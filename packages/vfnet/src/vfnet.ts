@@ -17,7 +17,7 @@ import {
   type PriorTensors,
   type ResolvedDenseOptions,
   type SizeHW,
-} from '@hpf/fpn';
+} from '@hpf/dense';
 import { VfnetHead } from './head.js';
 import { vfnetLoss } from './loss.js';
 

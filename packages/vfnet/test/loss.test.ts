@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveFocus, resolveHpfOptions } from '@hpf/loss';
-import { createAnchorGenerator } from '@hpf/fpn';
+import { createAnchorGenerator } from '@hpf/dense';
 import {
   bce64 as bce,
   expectDeltaZeroMatchesBaseline,
@@ -91,7 +91,7 @@ describe('VFNet loss', () => {
 // ---- float64 references ----
 describe('vfnetLoss on a hand-made head output', () => {
   it('equals the float64 reference (VFL with the refined IoU target, IoU-weighted GIoU x 1.5 and x 2, crowd weight 0)', () => {
-    // ATSS case of @hpf/fpn's atssBoxTargets test: anchors of side 2 * stride on a 4x4 (stride 8)
+    // ATSS case of @hpf/dense's atssBoxTargets test: anchors of side 2 * stride on a 4x4 (stride 8)
     // and 2x2 (stride 16) map, gt [2, 2, 18, 18] class 1 of C = 2: only anchor 5 (centre (8, 8)) is
     // positive; the crowd box [20, 20, 40, 40] ignores anchor 15 (centre (24, 24)).
     const anchors = createAnchorGenerator({ strides: [8, 16], ratios: [1], octaveBaseScale: 2, scalesPerOctave: 1 }).gridPriors([

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@hpf/engine/node';
 import { createBatchLoader, readCocoDataset, type BatchLoader, type DetectionBatch } from '@hpf/data';
-import type { Detector } from '@hpf/fpn';
+import type { Detector } from '@hpf/dense';
 import { BENCH_PRESETS } from '../../src/bench.js';
 import { resolveData } from '../../src/data-source.js';
 import { buildDetector, detectorOptionsFor, lrScheduleFor, TRAIN_DEFAULTS, type TrainOptions } from '../../src/train.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Detector, DetectorTarget } from '@hpf/fpn';
+import type { Detector, DetectorTarget } from '@hpf/dense';
 import type { FocusState } from '@hpf/loss';
 import { assignVariables, NonFiniteTensorError, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 // The main entry by the package's own name, so the built node entry shares its classes.
