@@ -53,9 +53,13 @@ STRIDES = (8, 16, 32, 64, 128)
 
 
 class MiniResNetFpn(nn.Module):
-    """ResNet (BasicBlock, [1, 1, 1, 1], widths 16-128) + FPN P3-P7: the quick preset's network."""
+    """ResNet (BasicBlock, [1, 1, 1, 1], widths 16-128) + FPN P3-P7: the quick preset's network.
 
-    def __init__(self, extra_from_output: bool):
+    `resnet_init`: the ResNet convs get torchvision's ResNet init (kaiming_normal_, fan_out), as
+    torchvision's resnet builders and ours (@hpf/fpn) do. Without it they keep nn.Conv2d's default
+    init, whose std is 1.7-2.5x smaller here (packages/fcos/README.md, "Against the twin")."""
+
+    def __init__(self, extra_from_output: bool, resnet_init: bool = False):
         super().__init__()
         self.conv1 = nn.Conv2d(3, WIDTHS[0], 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(WIDTHS[0])
@@ -71,6 +75,10 @@ class MiniResNetFpn(nn.Module):
             layers.append(BasicBlock(inplanes, planes, stride, downsample))
             inplanes = planes
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        if resnet_init:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
         # P6 from C5 (RetinaNet, in_channels 128 != 32) or from P5 (FCOS, 32 == 32).
         extra = LastLevelP6P7(CHANNELS if extra_from_output else WIDTHS[3], CHANNELS)
         self.fpn = FeaturePyramidNetwork(list(WIDTHS[1:]), CHANNELS, extra_blocks=extra)
@@ -150,15 +158,39 @@ class CenternessWeightedFCOSHead(FCOSHead):
         return losses
 
 
+class OffsetPoints(AnchorGenerator):
+    """torchvision's AnchorGenerator with every anchor moved by `offset` strides in x and y.
+    torchvision puts FCOS' points at (i * s, j * s); mmdetection's and ours are at
+    ((i + .5) s, (j + .5) s), i.e. offset .5. Loss and decoding both read these anchors."""
+
+    def __init__(self, sizes, aspect_ratios, offset: float):
+        super().__init__(sizes, aspect_ratios)
+        self.offset = offset
+
+    def forward(self, image_list, feature_maps):
+        return [a + self.offset * (a[:, 2:3] - a[:, 0:1]) for a in super().forward(image_list, feature_maps)]
+
+
 def identity_resize(image, target=None):
     return image, target
 
 
-def build(detector: str, score_thresh: float, octave_base_scale: float = 1.0, fcos_range_scale: float = 1.0, fcos_centerness_weighted_giou: bool = False) -> nn.Module:
+def build(
+    detector: str,
+    score_thresh: float,
+    octave_base_scale: float = 1.0,
+    fcos_range_scale: float = 1.0,
+    fcos_centerness_weighted_giou: bool = False,
+    fcos_point_offset: float = 0.0,
+    backbone_init: str = "pytorch",
+) -> nn.Module:
     """torchvision's detector on the quick network. `octave_base_scale`: RetinaNet's anchor side at
     the first scale / stride (ours on small inputs: 1; published: 4). `fcos_range_scale`: FCOS' regress
     ranges times this (0.5: published / 2), see RangeScaledFCOS. `fcos_centerness_weighted_giou`:
-    see CenternessWeightedFCOSHead."""
+    see CenternessWeightedFCOSHead. `fcos_point_offset`: see OffsetPoints (0: torchvision's, .5: ours).
+    `backbone_init`: 'pytorch' (nn.Conv2d's default) or 'torchvision' (ResNet's), see MiniResNetFpn."""
+    if backbone_init not in ("pytorch", "torchvision"):
+        raise SystemExit(f"backbone_init: 'pytorch' or 'torchvision', got '{backbone_init}'")
     common = dict(
         min_size=IMAGE_SIZE,
         max_size=IMAGE_SIZE,
@@ -176,15 +208,91 @@ def build(detector: str, score_thresh: float, octave_base_scale: float = 1.0, fc
         # torchvision builds 4 conv+ReLU units (Conv2dNormActivation, one child each); ours has 2.
         head.classification_head.conv = cut_tower(head.classification_head.conv, STACKED_CONVS, 1)
         head.regression_head.conv = cut_tower(head.regression_head.conv, STACKED_CONVS, 1)
-        model = RetinaNet(MiniResNetFpn(extra_from_output=False), NUM_CLASSES, anchor_generator=anchors, head=head, **common)
+        model = RetinaNet(MiniResNetFpn(extra_from_output=False, resnet_init=backbone_init == "torchvision"), NUM_CLASSES, anchor_generator=anchors, head=head, **common)
     elif detector == "fcos":
-        anchors = AnchorGenerator(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES))
+        anchors = OffsetPoints(tuple((s,) for s in STRIDES), ((1.0,),) * len(STRIDES), fcos_point_offset)
         head = (CenternessWeightedFCOSHead if fcos_centerness_weighted_giou else FCOSHead)(CHANNELS, 1, NUM_CLASSES, num_convs=STACKED_CONVS)
-        model = RangeScaledFCOS(MiniResNetFpn(extra_from_output=True), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, range_scale=fcos_range_scale, **common)
+        model = RangeScaledFCOS(MiniResNetFpn(extra_from_output=True, resnet_init=backbone_init == "torchvision"), NUM_CLASSES, anchor_generator=anchors, head=head, center_sampling_radius=1.5, range_scale=fcos_range_scale, **common)
     else:
         raise SystemExit(f"--detectors: unknown detector '{detector}' (known: retinanet, fcos)")
     model.transform.resize = identity_resize
     return model
+
+
+def fcos_name_in_ours(name: str):
+    """The FCOS twin's state-dict name -> ours (@hpf/fcos, as `saveTorchState` writes it), or None for
+    the twin's head conv biases, which ours does not have: GroupNorm with one channel per group (32
+    groups, 32 channels) removes any per-channel constant, so they have no effect and no gradient."""
+    parts = name.split(".")
+    if parts[0] == "backbone" and parts[1].startswith("layer"):
+        return ".".join(["backbone", parts[1], "0"] + parts[2:])
+    if name.startswith("backbone.fpn."):
+        kind, index = parts[2], parts[3]
+        if kind == "inner_blocks":
+            return f"neck.lateral_convs.{index}.conv.{parts[5]}"
+        if kind == "layer_blocks":
+            return f"neck.fpn_convs.{index}.conv.{parts[5]}"
+        if kind == "extra_blocks":
+            return f"neck.fpn_convs.{3 if index == 'p6' else 4}.conv.{parts[4]}"
+    if parts[0] == "backbone":
+        return name
+    if parts[0] == "head":
+        branch = {"classification_head": "cls_convs", "regression_head": "reg_convs"}[parts[1]]
+        if parts[2] == "conv":
+            unit, layer = divmod(int(parts[3]), 3)  # Conv2d, GroupNorm, ReLU per unit
+            if layer == 0 and parts[4] == "bias":
+                return None
+            return f"bbox_head.{branch}.{unit}.{'conv' if layer == 0 else 'gn'}.{parts[4]}"
+        out = {"cls_logits": "conv_cls", "bbox_reg": "conv_reg", "bbox_ctrness": "conv_centerness"}[parts[2]]
+        return f"bbox_head.{out}.{parts[3]}"
+    raise ValueError(f"fcos_name_in_ours: no mapping for '{name}'")
+
+
+def read_safetensors(path: str) -> dict:
+    """A safetensors file (F32/F16) as float32 tensors (Debian has no python3-safetensors)."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = {"F32": np.float32, "F16": np.float16}.get(entry["dtype"])
+        if dtype is None:
+            raise SystemExit(f"{path}: tensor '{name}' is {entry['dtype']}; only F32 and F16 are read")
+        start, end = entry["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + start : 8 + n + end], dtype=dtype).astype(np.float32).reshape(entry["shape"]))
+    return out
+
+
+def load_fcos_from_ours(model: nn.Module, path: str) -> None:
+    """Sets every weight of the FCOS twin from our FCOS's torch-layout state file (`saveTorchState`,
+    or `hpf train`'s initial weights): the same initial network on both sides. Our per-level Scales
+    must be 1 (the twin has none); the twin's head conv biases are set to 0 (see fcos_name_in_ours)."""
+    ours = read_safetensors(path)
+    state = model.state_dict()
+    used = set()
+    with torch.no_grad():
+        for name, t in state.items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            key = fcos_name_in_ours(name)
+            if key is None:
+                t.zero_()
+                continue
+            if key not in ours or tuple(ours[key].shape) != tuple(t.shape):
+                raise SystemExit(f"{path}: '{key}' (the twin's {name}, {tuple(t.shape)}) is missing or has shape {tuple(ours[key].shape) if key in ours else None}")
+            t.copy_(ours[key])
+            used.add(key)
+    scales = [k for k in ours if ".scales." in k]
+    if any(float(ours[k]) != 1 for k in scales):
+        raise SystemExit(f"{path}: the per-level Scales are not 1; the twin has none")
+    left = set(ours) - used - set(scales)
+    if left:
+        raise SystemExit(f"{path}: tensors the twin has no place for: {sorted(left)}")
 
 
 def make_batch(batch_size: int, seed: int):

@@ -8,6 +8,13 @@ COCO results format. AP is computed by @hpf/eval (pycocotools' semantics), not h
 
     /usr/bin/python3 packages/cli/bench/torch_twin.py --detector fcos --data runs/data/<set> \
         --steps 3000 --lr 0.03 --out runs/parity/fcos-twin [--fcos-range-scale 0.5] [--octave-base-scale 1]
+        [--fcos-point-offset 0.5] [--fcos-centerness-weighted-giou] [--backbone-init torchvision]
+        [--init-from <our initial weights .safetensors>] [--stop-after N]
+
+Diagnostics (packages/fcos/README.md, "Against the twin"): `--fcos-point-offset 0.5` and
+`--fcos-centerness-weighted-giou` make the FCOS loss ours; `--backbone-init torchvision` gives the
+ResNet torchvision's (and our) init; `--init-from` starts from our FCOS's own initial weights;
+`--stop-after N` trains the first N iterations of the --steps schedule only.
 
 The recipe, as `hpf train` runs it: batch 8, SGD momentum 0.9, weight decay 1e-4, linear warm-up
 from 0.1x over min(100, steps / 4) iterations, lr x 0.1 at 2/3 and 11/12 of the steps, gradient
@@ -32,7 +39,7 @@ import torch
 from torchvision.io import read_image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_reference import IMAGE_SIZE, NUM_CLASSES, build  # noqa: E402
+from torch_reference import IMAGE_SIZE, NUM_CLASSES, build, load_fcos_from_ours  # noqa: E402
 
 
 def load_split(folder: str):
@@ -86,17 +93,35 @@ def main():
     parser.add_argument("--octave-base-scale", type=float, default=1.0, help="RetinaNet anchor side / stride at the first scale")
     parser.add_argument("--fcos-range-scale", type=float, default=1.0, help="FCOS regress ranges x this (0.5: published / 2)")
     parser.add_argument("--fcos-centerness-weighted-giou", action="store_true", help="FCOS GIoU weighted by centerness targets (mmdetection's and ours) instead of torchvision's mean")
+    parser.add_argument("--fcos-point-offset", type=float, default=0.0, help="FCOS points at (i + offset) * stride: 0 torchvision's, 0.5 ours and mmdetection's")
+    parser.add_argument("--backbone-init", default="pytorch", choices=["pytorch", "torchvision"], help="ResNet conv init: nn.Conv2d's default (the parity table's twin) or torchvision's ResNet init (kaiming fan_out, as ours)")
+    parser.add_argument("--init-from", default=None, help="FCOS: start from our FCOS's initial weights (a torch-layout .safetensors as saveTorchState writes)")
+    parser.add_argument("--stop-after", type=int, default=None, help="train only the first N iterations of the --steps schedule (short probes), then evaluate")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.steps < 1 or args.batch_size < 1 or not args.lr > 0:
         parser.error("--steps, --batch-size must be >= 1 and --lr > 0")
+    if args.stop_after is not None and not 1 <= args.stop_after <= args.steps:
+        parser.error(f"--stop-after must be in [1, --steps], got {args.stop_after}")
+    if args.init_from is not None and (args.detector != "fcos" or not os.path.isfile(args.init_from)):
+        parser.error(f"--init-from: FCOS only, and {args.init_from} must be a file")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
     train_images, train_targets, _, _ = load_split(os.path.join(args.data, "train"))
     val_images, _, val_ids, categories = load_split(os.path.join(args.data, "val"))
-    model = build(args.detector, 0.05, octave_base_scale=args.octave_base_scale, fcos_range_scale=args.fcos_range_scale, fcos_centerness_weighted_giou=args.fcos_centerness_weighted_giou)
+    model = build(
+        args.detector,
+        0.05,
+        octave_base_scale=args.octave_base_scale,
+        fcos_range_scale=args.fcos_range_scale,
+        fcos_centerness_weighted_giou=args.fcos_centerness_weighted_giou,
+        fcos_point_offset=args.fcos_point_offset,
+        backbone_init=args.backbone_init,
+    )
+    if args.init_from is not None:
+        load_fcos_from_ours(model, args.init_from)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(args.seed)
@@ -105,7 +130,8 @@ def main():
     losses_log = []
     started = time.perf_counter()
     model.train()
-    for it in range(args.steps):
+    recent = []
+    for it in range(args.stop_after or args.steps):
         if it % per_epoch == 0:
             order = torch.randperm(len(train_images), generator=generator).tolist()
         picks = order[(it % per_epoch) * args.batch_size : (it % per_epoch + 1) * args.batch_size]
@@ -130,8 +156,9 @@ def main():
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 35.0)
         optimizer.step()
-        if it % 50 == 0 or it + 1 == args.steps:
-            losses_log.append({"iteration": it, "total": float(total), **{k: float(v) for k, v in losses.items()}})
+        recent = (recent + [float(total)])[-50:]
+        if it % 50 == 0 or it + 1 == (args.stop_after or args.steps):
+            losses_log.append({"iteration": it, "total": float(total), "mean_total_last_50": sum(recent) / len(recent), **{k: float(v) for k, v in losses.items()}})
             print(f"iter {it + 1}/{args.steps} loss {float(total):.3f}", file=sys.stderr, flush=True)
     train_seconds = time.perf_counter() - started
 
@@ -156,13 +183,17 @@ def main():
         "octave_base_scale": args.octave_base_scale,
         "fcos_range_scale": args.fcos_range_scale,
         "fcos_centerness_weighted_giou": args.fcos_centerness_weighted_giou,
+        "fcos_point_offset": args.fcos_point_offset,
+        "backbone_init": args.backbone_init,
+        "init_from": args.init_from,
+        "stop_after": args.stop_after,
         "threads": args.threads,
         "train_seconds": train_seconds,
         "losses": losses_log,
     }
     with open(os.path.join(args.out, "twin.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print(f"{args.detector} twin: {args.steps} iterations in {train_seconds:.0f} s, {len(detections)} validation detections", file=sys.stderr)
+    print(f"{args.detector} twin: {args.stop_after or args.steps} iterations in {train_seconds:.0f} s, {len(detections)} validation detections", file=sys.stderr)
 
 
 if __name__ == "__main__":
