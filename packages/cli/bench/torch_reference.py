@@ -56,7 +56,7 @@ class MiniResNetFpn(nn.Module):
     """ResNet (BasicBlock, [1, 1, 1, 1], widths 16-128) + FPN P3-P7: the quick preset's network.
 
     `resnet_init`: the ResNet convs get torchvision's ResNet init (kaiming_normal_, fan_out), as
-    torchvision's resnet builders and ours (@hpf/fpn) do. Without it they keep nn.Conv2d's default
+    torchvision's resnet builders and ours (@hpf/nn) do. Without it they keep nn.Conv2d's default
     init, whose std is 1.7-2.5x smaller here (packages/fcos/README.md, "Against the twin")."""
 
     def __init__(self, extra_from_output: bool, resnet_init: bool = False):

@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tensorValues, type DenseHeadOutput, type DetectorTarget } from '@hpf/fpn';
-import { loadModelWeights, readSafetensors } from '@hpf/fpn/node';
+import type { DenseHeadOutput, DetectorTarget } from '@hpf/dense';
+import { tensorValues } from '@hpf/nn';
+import { loadModelWeights, readSafetensors } from '@hpf/nn/node';
 import { useWasmTraining } from '@hpf/testkit';
 import { createFcos, fcosTargets, type FcosDetector } from '../src/index.js';
 
