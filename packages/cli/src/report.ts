@@ -58,6 +58,9 @@ export interface BenchReport {
     detectorsImproved: number;
     detectorsCompared: number;
     meanApDelta: number | null;
+    /** Paired (detector, seed) runs where HPF's AP is higher, out of all compared pairs. */
+    pairsWon: number;
+    pairsCompared: number;
     verdicts: Record<Verdict, string[]>;
     /** Detectors whose mean baseline AP is below MIN_BASELINE_AP. */
     weakBaselines: string[];
@@ -183,6 +186,8 @@ export function summarizeBench(benchDirs: string | readonly string[]): Omit<Benc
   const compared = detectors.filter((d) => d.metrics.AP !== null);
   const improved = compared.filter((d) => d.metrics.AP!.delta.mean > 0).length;
   const meanApDelta = compared.length === 0 ? null : compared.reduce((s, d) => s + d.metrics.AP!.delta.mean, 0) / compared.length;
+  const pairsWon = compared.reduce((s, d) => s + d.metrics.AP!.wins, 0);
+  const pairsCompared = compared.reduce((s, d) => s + d.metrics.AP!.n, 0);
   const verdicts: Record<Verdict, string[]> = { gain: [], loss: [], unresolved: [], 'one seed': [], 'no data': [] };
   for (const d of detectors) verdicts[d.verdict].push(d.detector);
   const weakBaselines = compared.filter((d) => d.metrics.AP!.baseline.mean < MIN_BASELINE_AP).map((d) => d.detector);
@@ -199,7 +204,7 @@ export function summarizeBench(benchDirs: string | readonly string[]): Omit<Benc
     detectors,
     missing,
     folders,
-    summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta, verdicts, weakBaselines, claim },
+    summary: { detectorsImproved: improved, detectorsCompared: compared.length, meanApDelta, pairsWon, pairsCompared, verdicts, weakBaselines, claim },
     results,
   };
 }
@@ -260,7 +265,8 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
     '',
     summary.meanApDelta === null
       ? 'No detector has both arms finished for any seed.'
-      : `HPF improved AP for ${summary.detectorsImproved} of ${summary.detectorsCompared} detectors; mean AP delta ${signed(summary.meanApDelta)} points.`,
+      : `HPF improved AP for ${summary.detectorsImproved} of ${summary.detectorsCompared} detectors; mean AP delta ${signed(summary.meanApDelta)} points. ` +
+          `HPF is higher in ${summary.pairsWon} of ${summary.pairsCompared} paired runs (detector x seed).`,
   );
   if (summary.meanApDelta !== null) {
     const v = summary.verdicts;
@@ -274,11 +280,7 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
         ? `Every compared baseline reached AP >= ${pct(MIN_BASELINE_AP)}.`
         : `Baselines below AP ${pct(MIN_BASELINE_AP)} (too weak to judge a loss by): ${summary.weakBaselines.join(', ')}.`,
       '',
-      summary.claim === 'holds'
-        ? `**The claim holds here: HPF gives an AP gain whose 95% interval lies above zero on all ${report.detectors.length} detectors.**`
-        : summary.claim === 'does not hold'
-          ? `**The claim does not hold here: a stable gain needs an interval above zero on every detector; ${v.gain.length} of ${report.detectors.length} have one.**`
-          : `**These runs do not yet resolve the claim: ${report.missing.length} runs are unfinished and no detector has shown a loss or an unresolved delta over all its seeds.**`,
+      claimSentence(report, v, list),
     );
   }
   if (report.missing.length > 0) lines.push('', `Runs not finished (left out): ${report.missing.join(', ')}.`);
@@ -291,6 +293,23 @@ export function formatMarkdown(report: Omit<BenchReport, 'charts'>, charts: Reco
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The claim in words. A stable gain needs an interval above zero on every detector; when it fails,
+ * say whether HPF is shown to hurt somewhere (interval below zero) or only not shown to help.
+ */
+function claimSentence(report: Omit<BenchReport, 'charts'>, v: Record<Verdict, string[]>, list: (names: string[]) => string): string {
+  const n = report.detectors.length;
+  if (report.summary.claim === 'holds') return `**The claim holds here: HPF gives an AP gain whose 95% interval lies above zero on all ${n} detectors.**`;
+  if (report.summary.claim === 'does not hold') {
+    const parts = [`**The claim does not hold here: a stable gain needs an interval above zero on every detector; ${v.gain.length} of ${n} have one${v.gain.length > 0 ? ` (${list(v.gain)})` : ''}.**`];
+    if (v.loss.length > 0) parts.push(`HPF lowers AP with an interval below zero on ${list(v.loss)}.`);
+    if (v.unresolved.length > 0) parts.push(`On ${list(v.unresolved)} the interval contains zero: these seeds show neither a gain nor a loss.`);
+    return parts.join(' ');
+  }
+  const pending = [...v.unresolved, ...v['one seed'], ...v['no data']];
+  return `**These runs do not yet resolve the claim:** ${report.missing.length} runs are unfinished, no detector's interval lies below zero, and ${list(pending)} ${pending.length === 1 ? 'has' : 'have'} no interval above zero yet.`;
 }
 
 /** Per-level gamma points of one run, averaged over windows so the chart stays readable. */

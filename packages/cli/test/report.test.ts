@@ -130,6 +130,8 @@ describe('bench bookkeeping and report', () => {
       detectorsImproved: 2,
       detectorsCompared: 2,
       meanApDelta: expect.closeTo((0.01 + 0.05) / 2, 12),
+      pairsWon: 2,
+      pairsCompared: 3,
       verdicts: { gain: [], loss: [], unresolved: ['atss'], 'one seed': ['fcos'], 'no data': [] },
       weakBaselines: [],
       claim: 'not resolved',
@@ -139,9 +141,9 @@ describe('bench bookkeeping and report', () => {
     const { markdown, files } = await writeReport(dir);
     expect(markdown).toContain('| atss | 2 | 31.00 ± 1.41 | 32.00 ± 1.41 | +1.00 ± 2.83 | [-24.41, +26.41] | 1/2 |');
     expect(markdown).toContain('| fcos | 1 | 20.00 | 25.00 | +5.00 | n/a | 1/1 |');
-    expect(markdown).toContain('HPF improved AP for 2 of 2 detectors; mean AP delta +3.00 points.');
+    expect(markdown).toContain('HPF improved AP for 2 of 2 detectors; mean AP delta +3.00 points. HPF is higher in 2 of 3 paired runs (detector x seed).');
     expect(markdown).toContain('gain (above zero): none; loss (below zero): none; not resolved (contains zero): atss; one seed only (no interval): fcos.');
-    expect(markdown).toContain('These runs do not yet resolve the claim: 1 runs are unfinished');
+    expect(markdown).toContain("**These runs do not yet resolve the claim:** 1 runs are unfinished, no detector's interval lies below zero, and atss, fcos have no interval above zero yet.");
     expect(markdown).toContain('Runs not finished (left out): fcos-seed1-hpf.');
     const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(json.detectors[0].metrics.AP.wins).toBe(1);
@@ -266,7 +268,8 @@ describe('bench bookkeeping and report', () => {
     expect(merged.summary.claim).toBe('does not hold');
     expect(merged.summary.weakBaselines).toEqual([]);
     const { markdown } = await writeReport([a, b], { outDir: mkdtempSync(join(tmpdir(), 'hpf-merged-')) });
-    expect(markdown).toContain('The claim does not hold here: a stable gain needs an interval above zero on every detector; 1 of 2 have one.');
+    expect(markdown).toContain('**The claim does not hold here: a stable gain needs an interval above zero on every detector; 1 of 2 have one (atss).** On fcos the interval contains zero: these seeds show neither a gain nor a loss.');
+    expect(merged.summary).toMatchObject({ pairsWon: 5, pairsCompared: 6 });
     expect(markdown).toContain('Every compared baseline reached AP >= 15.00.');
     const other = mkdtempSync(join(tmpdir(), 'hpf-other-'));
     openBench(other, config({ steps: 40 }));
