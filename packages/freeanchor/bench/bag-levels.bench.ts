@@ -1,7 +1,7 @@
 // Where FreeAnchor's bags land: the share of bag members (top-k anchors by IoU per object) on each
 // pyramid level, over digits-det quick images, for the published anchors and the small-input
 // setting. Prediction-independent (bags depend on anchors and boxes only).
-// Run from /work/main: node --import tsx packages/freeanchor/bench/bag-levels.bench.ts [numImages]
+// Run from the repository root: node --import tsx packages/freeanchor/bench/bag-levels.bench.ts [numImages]
 import { createAnchorGenerator, featureSizesFor, concatLevels } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import { anchorBags } from '../src/bags.js';

@@ -1,7 +1,7 @@
 // Where PAA's candidates land: anchors with IoU >= 0.1 with an object (plus each object's best
 // anchors), per pyramid level, over digits-det quick images, for the published anchor size and
 // smaller ones. Prediction-independent: the mixture then picks positives among these candidates.
-// Run from /work/main: node --import tsx packages/paa/bench/candidate-levels.bench.ts [numImages]
+// Run from the repository root: node --import tsx packages/paa/bench/candidate-levels.bench.ts [numImages]
 import { concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 import { paaCandidates } from '../src/assigner.js';

@@ -1,7 +1,7 @@
 // Where TOOD's ATSS warm-up puts its positives, per pyramid level, over digits-det quick images,
 // for the published anchor size and smaller ones (TAL later picks positives near these, among the
 // anchors whose centre lies inside the object). Prediction-independent.
-// Run from /work/main: node --import tsx packages/tood/bench/warmup-levels.bench.ts [numImages]
+// Run from the repository root: node --import tsx packages/tood/bench/warmup-levels.bench.ts [numImages]
 import { atssBoxTargets, concatLevels, createAnchorGenerator, featureSizesFor } from '@hpf/dense';
 import { generateSplit, PRESETS } from '@hpf/digits-det';
 
