@@ -187,19 +187,27 @@ function appendTiming(benchDir: string, timing: RunTiming): void {
   writeFileAtomic(join(resolve(benchDir), TIMING_FILE), JSON.stringify({ runs }, null, 1));
 }
 
-/** Writes bench.json, or checks that an existing one describes the same protocol. */
-export function openBench(benchDir: string, config: BenchConfig): void {
+/**
+ * Writes bench.json, or checks that an existing one describes the same protocol. The one change
+ * allowed is more seeds (`--seeds 5` on a folder of `--seeds 3`): the finished runs stay valid, and
+ * the new seeds are returned so the caller can say so.
+ */
+export function openBench(benchDir: string, config: BenchConfig): number[] {
   const file = join(resolve(benchDir), BENCH_FILE);
   if (existsSync(file)) {
     const previous = JSON.parse(readFileSync(file, 'utf8')) as BenchConfig;
     for (const key of Object.keys(config) as (keyof BenchConfig)[]) {
       const a = JSON.stringify(previous[key]);
       const b = JSON.stringify(config[key]);
-      if (a !== b) throw new Error(`${file}: this bench folder was started with ${key} = ${a}, now ${b}; use another --out or the same settings to resume`);
+      if (a === b || (key === 'seeds' && previous.seeds.every((seed) => config.seeds.includes(seed)))) continue;
+      throw new Error(`${file}: this bench folder was started with ${key} = ${a}, now ${b}; use another --out or the same settings to resume`);
     }
-    return;
+    const added = config.seeds.filter((seed) => !previous.seeds.includes(seed));
+    if (added.length > 0) writeFileAtomic(file, JSON.stringify({ ...previous, seeds: config.seeds }, null, 1));
+    return added;
   }
   writeFileAtomic(file, JSON.stringify(config, null, 1));
+  return [];
 }
 
 export function readBenchConfig(benchDir: string): BenchConfig {
@@ -253,7 +261,8 @@ export interface BenchOutcome {
 
 export async function runBench(benchDir: string, config: BenchConfig, options: RunBenchOptions): Promise<BenchOutcome> {
   const log = options.log ?? (() => {});
-  openBench(benchDir, config);
+  const added = openBench(benchDir, config);
+  if (added.length > 0) log(`seeds ${added.join(', ')} added to this bench folder; its finished runs are kept`);
   const dataCache = join(resolve(benchDir), 'data');
   // Generate the data once here, so parallel children never race to write it.
   resolveData(config.data, { cacheDir: dataCache, log });

@@ -568,7 +568,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
       .description('the stable-gain protocol: baseline vs HPF per detector and seed, one process per run, resumable, shardable')
       .addOption(new Option('--preset <name>', 'quick: digits-det quick; full: digits-det full').choices(['quick', 'full']).default('quick'))
       .option('--detectors <list>', `'all' or a comma list of ${detectorNames().join(', ')}`, 'all')
-      .option('--seeds <n>', 'seeds 0..n-1', intArg('--seeds', 1), 3)
+      .option('--seeds <n>', 'seeds 0..n-1 (a larger n on an existing bench folder adds seeds and keeps its runs)', intArg('--seeds', 1), 3)
       .option('--jobs <n>', 'runs in parallel (one process each)', intArg('--jobs', 1), 2)
       .option('--out <dir>', 'bench folder (re-run the same command to resume)', 'runs/stable-gain')
       .option('--steps <n>', 'iterations per run (default: the preset\'s)', intArg('--steps', 1))

@@ -96,6 +96,14 @@ describe('bench bookkeeping and report', () => {
     // reopening with other settings is refused, naming the setting
     expect(() => openBench(dir, config({ steps: 40 }))).toThrow('was started with steps = 20, now 40');
     expect(() => openBench(dir, c)).not.toThrow();
+    // More seeds extend the bench (bench.json now lists them); fewer or other seeds do not.
+    expect(() => openBench(dir, config({ seeds: [1] }))).toThrow('was started with seeds = [0,1,2], now [1]');
+    expect(openBench(dir, config({ seeds: [0, 1, 2, 3, 4] }))).toEqual([3, 4]);
+    expect(JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')).seeds).toEqual([0, 1, 2, 3, 4]);
+    expect(planRuns(config({ seeds: [0, 1, 2, 3, 4] }), dir).slice(0, 2).map(runStatus)).toEqual(['partial', 'done']);
+    expect(openBench(dir, config({ seeds: [0, 1, 2, 3, 4] }))).toEqual([]);
+    expect(() => openBench(dir, config({ seeds: [0, 1, 2, 3, 4, 5], steps: 40 }))).toThrow('was started with steps = 20, now 40');
+    expect(JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')).seeds).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('per-detector steps and lr replace the shared ones for both arms of that detector only', () => {
