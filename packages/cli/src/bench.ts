@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
 import { CHECKPOINT_FILE, RESULT_FILE } from './train.js';
 import { resolveData } from './data-source.js';
+import { codeVersion, type CodeVersion } from './version.js';
 
 export interface BenchPreset {
   data: string;
@@ -113,12 +114,15 @@ export type RunStatus = 'done' | 'partial' | 'pending';
  * is stopped part-way has whole seeds for every detector (each baseline's AP at the preset shows
  * early) rather than all seeds of the first detectors.
  */
+/** The folder name of one run of a bench. */
+export const runId = (detector: string, seed: number, hpf: boolean): string => `${detector}-seed${seed}-${hpf ? 'hpf' : 'baseline'}`;
+
 export function planRuns(config: BenchConfig, benchDir: string): BenchRun[] {
   const runs: BenchRun[] = [];
   for (const seed of config.seeds) {
     for (const detector of config.detectors) {
       for (const hpf of [false, true]) {
-        const id = `${detector}-seed${seed}-${hpf ? 'hpf' : 'baseline'}`;
+        const id = runId(detector, seed, hpf);
         runs.push({ id, detector, seed, hpf, dir: join(resolve(benchDir), 'runs', id) });
       }
     }
@@ -155,6 +159,8 @@ export interface RunTiming {
   machine: MachineInfo;
   /** Runs that were going on at the same time, this one included (the --jobs of the session). */
   jobs: number;
+  /** The code that trained the run; absent in entries written before it was recorded. */
+  code?: CodeVersion;
 }
 
 export function machineInfo(): MachineInfo {
@@ -277,6 +283,7 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
   log(`${runs.length} runs: ${outcome.skipped.length} already finished, ${queue.length} to run (${queue.filter((r) => runStatus(r) === 'partial').length} resumed), ${options.jobs} at a time`);
   const session = Math.max(0, ...readTimings(benchDir).map((t) => t.session + 1));
   const machine = machineInfo();
+  const codeInfo = codeVersion();
   const children = new Set<ChildProcess>();
   const stop = (): void => {
     for (const c of children) c.kill('SIGINT');
@@ -314,7 +321,7 @@ export async function runBench(benchDir: string, config: BenchConfig, options: R
       logFile.end();
       const wallSeconds = (performance.now() - started) / 1000;
       const secs = wallSeconds.toFixed(0);
-      appendTiming(benchDir, { id: run.id, start: startedAt, end: new Date().toISOString(), wallSeconds, exit: code, session, machine, jobs: Math.max(1, options.jobs) });
+      appendTiming(benchDir, { id: run.id, start: startedAt, end: new Date().toISOString(), wallSeconds, exit: code, session, machine, jobs: Math.max(1, options.jobs), code: codeInfo });
       if (code === 0 && runStatus(run) === 'done') {
         outcome.done.push(run.id);
         log(`done  ${run.id} in ${secs} s`);

@@ -3,7 +3,7 @@
  * detectors. `createProgram` returns the program without running it, so tests parse arguments
  * and read --help without training anything.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ColorJitterOptions } from '@hpf/data';
@@ -12,6 +12,7 @@ import { BENCH_PRESETS, parseShard, runBench, type BenchConfig } from './bench.j
 import { explicitDataSpec } from './data-source.js';
 import { DETECTORS, detectorNames, loadDetectorFactory, parseDetectorList } from './registry.js';
 import { TRAIN_DEFAULTS, type HpfSetting, type TrainOptions } from './train.js';
+import { cliVersion } from './version.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -360,11 +361,6 @@ export function evalOutputDir(runDir: string, checkpoint: string): string {
   return resolve(checkpoint) === join(runDir, 'checkpoint.hpf') ? runDir : join(runDir, `eval-${name}`);
 }
 
-/** @hpf/cli's version, from its package.json (one folder above src/ and dist/ alike). */
-export function cliVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function createProgram(io: CliIo = defaultIo): Command {
   const program = new Command('hpf')

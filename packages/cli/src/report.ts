@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '@hpf/data';
-import { planRuns, readBenchConfig, readTimings, runStatus, type BenchConfig, type BenchRun, type MachineInfo, type RunTiming } from './bench.js';
+import { planRuns, readBenchConfig, readTimings, runId, runStatus, type BenchConfig, type BenchRun, type MachineInfo, type RunTiming } from './bench.js';
 import { curvesChartSpec, deltaChartSpec, gammaChartSpec, writeChart, type CurvePoint, type GammaPoint } from './charts.js';
 import { pairedSummary, type PairedSummary } from './stats.js';
 import { RESULT_FILE, type TrainResult } from './train.js';
@@ -45,6 +45,8 @@ export interface BenchSetup {
   jobs: number[];
   /** Mean training seconds of one run (result.json trainSeconds), per detector, both arms. */
   trainSecondsPerRun: Record<string, number>;
+  /** The code that trained the compared runs (from timing.json), with how many runs each. */
+  code: Array<{ code: string; runs: number }>;
 }
 
 export interface BenchReport {
@@ -110,7 +112,16 @@ function benchSetup(benchDirs: readonly string[], results: Pairs): BenchSetup {
     const secs = pairs.flatMap((p) => [p.baseline.trainSeconds, p.hpf.trainSeconds]);
     if (secs.length > 0) trainSecondsPerRun[detector] = secs.reduce((a, b) => a + b, 0) / secs.length;
   }
+  // A run's last successful timing entry names the code that finished it.
+  const finishedBy = new Map(timings.filter((t) => t.exit === 0).map((t) => [t.id, t.code === undefined ? 'not recorded' : `@hpf/cli ${t.code.version}${t.code.commit === null ? '' : ` at commit ${t.code.commit}`}`]));
+  const compared = [...results.entries()].flatMap(([detector, pairs]) => pairs.flatMap((p) => [runId(detector, p.baseline.seed, false), runId(detector, p.hpf.seed, true)]));
+  const code = new Map<string, number>();
+  for (const id of compared) {
+    const label = finishedBy.get(id) ?? 'not recorded';
+    code.set(label, (code.get(label) ?? 0) + 1);
+  }
   return {
+    code: [...code.entries()].map(([label, runs]) => ({ code: label, runs })),
     backends: [...new Set(all.map((r) => r.backend))],
     machines: [...machines.values()],
     wallSeconds: sessionWallSeconds(timings),
@@ -220,6 +231,7 @@ function formatSetup(setup: BenchSetup, config: BenchConfig): string[] {
   const lines = ['## Setup', ''];
   lines.push(`- Backend: ${setup.backends.length === 0 ? 'n/a (no finished run)' : setup.backends.join(', ')}.`);
   for (const m of setup.machines) lines.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
+  if (setup.code.length > 0) lines.push(`- Code: ${setup.code.map((c) => `${c.code} (${c.runs} runs)`).join('; ')}.`);
   if (config.extraArgs.length > 0) lines.push(`- Arguments of every run: \`${config.extraArgs.join(' ')}\`.`);
   lines.push(
     setup.wallSeconds === null

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,16 +187,19 @@ describe('bench bookkeeping and report', () => {
     writeFileSync(join(dir, 'timing.json'), JSON.stringify({ runs: [
       timing('atss-seed0-baseline', '2026-01-01T10:00:00Z', '2026-01-01T10:01:30Z', 0, 2),
       timing('x', '2026-01-01T10:00:10Z', '2026-01-01T10:02:00Z', 0, 2),
-      timing('atss-seed0-hpf', '2026-01-01T11:00:00Z', '2026-01-01T11:00:30Z', 1, 1),
+      // the hpf arm failed once under one commit and finished under another: the finishing one counts
+      { ...timing('atss-seed0-hpf', '2026-01-01T10:00:00Z', '2026-01-01T10:00:20Z', 0, 2), exit: 1, code: { version: '0.1.0', commit: 'aaaaaaaaaaaa' } },
+      { ...timing('atss-seed0-hpf', '2026-01-01T11:00:00Z', '2026-01-01T11:00:30Z', 1, 1), code: { version: '0.2.0', commit: null } },
     ] }));
     const { setup } = summarizeBench(dir);
-    expect(setup).toEqual({ backends: ['wasm'], machines: [machine], wallSeconds: 150, jobs: [2, 1], trainSecondsPerRun: { atss: 90 } });
+    expect(setup).toEqual({ code: [{ code: 'not recorded', runs: 1 }, { code: '@hpf/cli 0.2.0', runs: 1 }], backends: ['wasm'], machines: [machine], wallSeconds: 150, jobs: [2, 1], trainSecondsPerRun: { atss: 90 } });
     const md = formatMarkdown(summarizeBench(dir));
     expect(md).toContain('- Backend: wasm.');
     expect(md).toContain('- Machine: Test CPU, 2 cores, 24 GiB, Node v20.0.0, linux-x64.');
     expect(md).toContain('- Arguments of every run: `--stacked-convs 2`.');
     expect(md).toContain('- Wall time: 2.5 min, 2 sessions (runs at a time: 2, 1).');
     expect(md).toContain('- Training seconds per run (mean of both arms): atss 90.');
+    expect(md).toContain('- Code: not recorded (1 runs); @hpf/cli 0.2.0 (1 runs).');
     writeFileSync(join(dir, 'timing.json'), '{"nope": 1}');
     expect(() => summarizeBench(dir)).toThrow('timing.json: expected {"runs": [...]}');
   });
@@ -233,6 +237,15 @@ describe('bench bookkeeping and report', () => {
     expect(timings.map((t) => t.id).sort()).toEqual(planRuns(c, dir).map((r) => r.id).sort());
     expect(timings.every((t) => t.session === 0 && t.jobs === 2 && t.wallSeconds > 0 && t.machine.cores > 0)).toBe(true);
     expect(timings.filter((t) => t.exit === 3)).toHaveLength(2);
+    // each entry names the code that ran it: this package's version and, in a checkout, its commit
+    const pkgVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    let head: string | null = null;
+    try {
+      head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // not a checkout: no commit is recorded
+    }
+    expect(timings.every((t) => t.code?.version === pkgVersion && (head === null ? t.code.commit === null : t.code.commit?.replace(/-dirty$/, '') === head))).toBe(true);
     const second = await runBench(dir, c, { jobs: 1, cliPath: fakeCli });
     expect(second.skipped.sort()).toEqual(['atss-seed0-baseline', 'atss-seed0-hpf']);
     timings = readTimings(dir);
