@@ -46,54 +46,54 @@ export interface DeltaPoint {
   delta: number;
 }
 
-/** AP delta (HPF - baseline, AP points) per detector: mean with +-1 sd bar and the per-seed points. */
+/** A detector's mean delta and its 95% t-interval over seeds (null with one seed: no bar). */
+export interface DeltaInterval {
+  detector: string;
+  mean: number;
+  ci95: [number, number] | null;
+}
+
+/**
+ * AP delta (HPF - baseline, AP points) per detector: the mean with its 95% t-interval, the bar the
+ * report's verdict reads (above zero: gain), and the per-seed points beside it.
+ */
 export function deltaChartSpec(
   points: readonly DeltaPoint[],
+  intervals: readonly DeltaInterval[],
   metric = "AP"
 ): TopLevelSpec {
+  const x = { field: "detector", type: "nominal", title: "detector", axis: { labelAngle: 0 } };
+  const bars = intervals
+    .filter((i) => i.ci95 !== null)
+    .map((i) => ({ detector: i.detector, lo: 100 * i.ci95![0], hi: 100 * i.ci95![1] }));
+  const y = { type: "quantitative", title: `${metric} delta (points)` };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `${metric} delta per detector (HPF − baseline, AP points; red: mean ± sd over seeds; blue: seeds)`,
+    title: `${metric} delta per detector (HPF − baseline; red: mean with its 95% interval over seeds; blue: seeds)`,
     width: Math.max(240, 60 * new Set(points.map((p) => p.detector)).size),
     height: 260,
-    data: { values: points.map((p) => ({ ...p, delta: 100 * p.delta })) },
     layer: [
       // the zero line spans the whole plot: it has no x encoding
       { mark: { type: "rule", color: "#888" }, encoding: { y: { datum: 0 } } },
       {
-        layer: [
-          {
-            mark: { type: "errorbar", extent: "stdev", ticks: true },
-            encoding: {
-              y: {
-                field: "delta",
-                type: "quantitative",
-                title: `${metric} delta (points)`,
-              },
-            },
-          },
-          {
-            mark: { type: "point", filled: true, size: 90, color: "#d62728" },
-            encoding: {
-              y: { aggregate: "mean", field: "delta", type: "quantitative" },
-            },
-          },
-          {
-            mark: { type: "point", size: 40, opacity: 0.6, color: "#1f77b4" },
-            encoding: {
-              y: { field: "delta", type: "quantitative" },
-              xOffset: { field: "seed", type: "nominal" },
-            },
-          },
-        ],
-        encoding: {
-          x: {
-            field: "detector",
-            type: "nominal",
-            title: "detector",
-            axis: { labelAngle: 0 },
-          },
-        },
+        data: { values: bars },
+        mark: { type: "rule", color: "#d62728", strokeWidth: 2 },
+        encoding: { x, y: { field: "lo", ...y }, y2: { field: "hi" } },
+      },
+      ...(["lo", "hi"] as const).map((end) => ({
+        data: { values: bars },
+        mark: { type: "tick", color: "#d62728", thickness: 2, size: 14 },
+        encoding: { x, y: { field: end, ...y } },
+      })),
+      {
+        data: { values: intervals.map((i) => ({ detector: i.detector, mean: 100 * i.mean })) },
+        mark: { type: "point", filled: true, size: 90, color: "#d62728", opacity: 1 },
+        encoding: { x, y: { field: "mean", ...y } },
+      },
+      {
+        data: { values: points.map((p) => ({ ...p, delta: 100 * p.delta })) },
+        mark: { type: "point", size: 40, opacity: 0.7, color: "#1f77b4" },
+        encoding: { x, y: { field: "delta", ...y }, xOffset: { field: "seed", type: "nominal" } },
       },
     ],
   } as TopLevelSpec;

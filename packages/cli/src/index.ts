@@ -31,6 +31,6 @@ export { applyInitialWeights, backboneOption, checkInitialWeights, type InitialW
 export { BENCH_PRESETS, planRuns, runStatus, openBench, readBenchConfig, trainArgs, runBench, parseShard, shardRuns, type BenchConfig, type BenchRun, type RunStatus, type Shard } from './bench.js';
 export { summarizeBench, formatMarkdown, writeReport, gammaPoints, METRICS, type BenchReport, type DetectorReport } from './report.js';
 export { mean, sampleSd, pairedSummary, type PairedSummary } from './stats.js';
-export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec, runCurvesChartSpec } from './charts.js';
+export { renderSvg, svgToPng, writeChart, deltaChartSpec, gammaChartSpec, runCurvesChartSpec, type DeltaInterval, type DeltaPoint } from './charts.js';
 export { createProgram, trainOptionsFromCli, hpfSetting, type CliIo } from './cli-app.js';
 export { formatProgressLine, formatDuration, formatLosses } from './progress.js';

@@ -379,7 +379,15 @@ export async function writeReport(benchDirs: string | readonly string[], options
   const deltaPoints = numbers.detectors.flatMap((d) =>
     (results.get(d.detector) ?? []).filter((p) => p.baseline.stats !== null && p.hpf.stats !== null).map((p) => ({ detector: d.detector, seed: p.hpf.seed, delta: p.hpf.stats!.AP - p.baseline.stats!.AP })),
   );
-  if (deltaPoints.length > 0) charts['AP delta per detector'] = await writeChart(join(outDir, 'ap-delta'), deltaChartSpec(deltaPoints));
+  if (deltaPoints.length > 0) {
+    charts['AP delta per detector'] = await writeChart(
+      join(outDir, 'ap-delta'),
+      deltaChartSpec(
+        deltaPoints,
+        numbers.detectors.filter((d) => d.metrics.AP !== null).map((d) => ({ detector: d.detector, mean: d.metrics.AP!.delta.mean, ci95: d.metrics.AP!.delta.ci95 })),
+      ),
+    );
+  }
   for (const d of numbers.detectors) {
     const pairs = results.get(d.detector) ?? [];
     if (pairs.length === 0) continue;

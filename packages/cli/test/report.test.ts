@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { openBench, parseShard, planRuns, readTimings, runBench, runStatus, shardRuns, trainArgs, wasmThreadsPerJob, type BenchConfig } from '../src/bench.js';
+import { deltaChartSpec } from '../src/charts.js';
 import { curvePoints, formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
 import { mean, pairedSummary, sampleSd, tInterval95 } from '../src/stats.js';
 
@@ -147,6 +148,18 @@ describe('bench bookkeeping and report', () => {
     });
     expect(numbers.detectors[0]!.finalGamma.baseline).toEqual([2, 2, 2, 2, 2]);
 
+    // The delta chart's bar is the verdict's 95% interval (in points); a one-seed detector gets none.
+    const spec = deltaChartSpec(
+      [{ detector: 'atss', seed: 0, delta: 0.03 }],
+      numbers.detectors.map((d) => ({ detector: d.detector, mean: d.metrics.AP!.delta.mean, ci95: d.metrics.AP!.delta.ci95 })),
+    ) as unknown as { layer: Array<{ data?: { values: Array<Record<string, number | string>> } }> };
+    const [bars, , , means, seeds] = spec.layer.slice(1).map((l) => l.data!.values);
+    expect(bars).toHaveLength(1);
+    expect(bars![0]!.detector).toBe('atss');
+    expect(bars![0]!.lo).toBeCloseTo(-24.41, 2);
+    expect(bars![0]!.hi).toBeCloseTo(26.41, 2);
+    expect(means!.map((m) => [m.detector, Number((m.mean as number).toFixed(6))])).toEqual([['atss', 1], ['fcos', 5]]);
+    expect(seeds![0]!.delta).toBeCloseTo(3, 12);
     const { markdown, files } = await writeReport(dir);
     expect(markdown).toContain('| atss | 2 | 31.00 ± 1.41 | 32.00 ± 1.41 | +1.00 ± 2.83 | [-24.41, +26.41] | 1/2 |');
     expect(markdown).toContain('| fcos | 1 | 20.00 | 25.00 | +5.00 | n/a | 1/1 |');
