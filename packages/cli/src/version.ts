@@ -18,10 +18,12 @@ export interface CodeVersion {
   commit: string | null;
 }
 
-export function codeVersion(): CodeVersion {
-  const dir = fileURLToPath(new URL('.', import.meta.url));
+/** `dir`: where this package's code runs from (its dist/ or src/ folder). */
+export function codeVersion(dir = fileURLToPath(new URL('.', import.meta.url))): CodeVersion {
   const git = (...args: string[]): string => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   let commit: string | null = null;
+  // Installed from npm into someone's project, the surrounding git checkout is theirs, not this code's.
+  if (dir.split(/[\\/]/).includes('node_modules')) return { version: cliVersion(), commit };
   try {
     commit = git('rev-parse', '--short=12', 'HEAD');
     if (git('status', '--porcelain', '--untracked-files=no').length > 0) commit += '-dirty';

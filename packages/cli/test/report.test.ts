@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { openBench, parseShard, planRuns, readTimings, runBench, runStatus, shardRuns, trainArgs, wasmThreadsPerJob, type BenchConfig } from '../src/bench.js';
 import { deltaChartSpec } from '../src/charts.js';
+import { codeVersion } from '../src/version.js';
 import { curvePoints, formatMarkdown, summarizeBench, writeReport } from '../src/report.js';
 import { mean, pairedSummary, sampleSd, tInterval95 } from '../src/stats.js';
 
@@ -259,6 +260,13 @@ describe('bench bookkeeping and report', () => {
       // not a checkout: no commit is recorded
     }
     expect(timings.every((t) => t.code?.version === pkgVersion && (head === null ? t.code.commit === null : t.code.commit?.replace(/-dirty$/, '') === head))).toBe(true);
+    // installed under node_modules inside another project's checkout: that checkout's commit is not ours
+    const installed = join(mkdtempSync(join(tmpdir(), 'hpf-installed-')), 'node_modules', '@hpf', 'cli', 'dist');
+    mkdirSync(installed, { recursive: true });
+    const project = join(installed, '..', '..', '..', '..');
+    execFileSync('git', ['init', '-q', project]);
+    execFileSync('git', ['-C', project, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'theirs']);
+    expect(codeVersion(installed)).toEqual({ version: pkgVersion, commit: null });
     const second = await runBench(dir, c, { jobs: 1, cliPath: fakeCli });
     expect(second.skipped.sort()).toEqual(['atss-seed0-baseline', 'atss-seed0-hpf']);
     timings = readTimings(dir);
