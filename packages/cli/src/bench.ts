@@ -109,14 +109,14 @@ export function shardRuns<T>(runs: readonly T[], shard: Shard | undefined): T[] 
 
 export type RunStatus = 'done' | 'partial' | 'pending';
 
+/** The folder name of one run of a bench. */
+export const runId = (detector: string, seed: number, hpf: boolean): string => `${detector}-seed${seed}-${hpf ? 'hpf' : 'baseline'}`;
+
 /**
  * Every run of a bench, seed-major: all detectors' seed 0 (both arms) come first, so a sweep that
  * is stopped part-way has whole seeds for every detector (each baseline's AP at the preset shows
  * early) rather than all seeds of the first detectors.
  */
-/** The folder name of one run of a bench. */
-export const runId = (detector: string, seed: number, hpf: boolean): string => `${detector}-seed${seed}-${hpf ? 'hpf' : 'baseline'}`;
-
 export function planRuns(config: BenchConfig, benchDir: string): BenchRun[] {
   const runs: BenchRun[] = [];
   for (const seed of config.seeds) {
